@@ -1,0 +1,105 @@
+"""Exception types, one per kind of failure.
+
+Every error carries enough context to find and fix the problem: the file, the
+line (1-based, counting the header as line 1), the field, the offending value
+and what was expected.  The CLI prints ``str(error)`` without a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class TakedownError(Exception):
+    """Base class of every error raised on purpose by :mod:`analysis`."""
+
+
+@dataclass
+class _Located:
+    file: str | Path | None = None
+    line: int | None = None
+    field: str | None = None
+    value: object = None
+    expected: str = ""
+
+    def location(self) -> str:
+        parts = []
+        if self.file is not None:
+            parts.append(str(self.file))
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.field is not None:
+            parts.append(f"field {self.field!r}")
+        return ", ".join(parts)
+
+    def render(self, kind: str) -> str:
+        where = self.location()
+        head = f"{kind}: {where}: " if where else f"{kind}: "
+        return f"{head}got {self.value!r}; expected {self.expected}"
+
+
+class ParseError(TakedownError, ValueError):
+    """A quantity or period text could not be parsed."""
+
+    def __init__(self, text: object, expected: str) -> None:
+        self.text = text
+        self.expected = expected
+        super().__init__(f"cannot parse {text!r}; expected {expected}")
+
+
+class RawDataError(TakedownError, ValueError):
+    """A row of ``data/raw`` is malformed (bad value, unknown term, missing field...)."""
+
+    def __init__(
+        self,
+        file: str | Path | None,
+        line: int | None,
+        field: str | None,
+        value: object,
+        expected: str,
+    ) -> None:
+        self.info = _Located(file, line, field, value, expected)
+        self.file, self.line, self.field, self.value, self.expected = (
+            file,
+            line,
+            field,
+            value,
+            expected,
+        )
+        super().__init__(self.info.render("invalid raw data"))
+
+
+class ChannelTableError(TakedownError, ValueError):
+    """A channel event table (own data, simulation output) breaks its schema."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        value: object = None,
+    ) -> None:
+        self.file, self.row, self.column, self.value = file, row, column, value
+        where = []
+        if file is not None:
+            where.append(str(file))
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        prefix = ", ".join(where)
+        text = f"{prefix}: {message}" if prefix else message
+        if value is not None:
+            text += f" (got {value!r})"
+        super().__init__(text)
+
+
+class IngestError(ChannelTableError):
+    """Researcher-supplied input (CSV, Parquet, JSON export) cannot be ingested."""
+
+
+class ModelError(TakedownError, ValueError):
+    """A model was configured or fitted with inputs it cannot use."""

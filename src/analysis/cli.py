@@ -1,0 +1,148 @@
+"""The ``takedowns`` command.
+
+Sub-commands
+------------
+etl        build data/processed from data/raw (atomic; nothing changes on error)
+validate   check data/raw without writing, and whether data/processed is up to date
+figures    execute every notebook headlessly into reports/
+simulate   run the cat-and-mouse simulator and write a channel event table
+ingest     researchers' own channel tables, message logs and ISIS Watch exports
+
+Errors of the project's own kinds (:class:`analysis.errors.TakedownError`) are
+printed on one line, without a traceback, and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from analysis import __version__, paths
+from analysis.errors import TakedownError
+
+
+def _cmd_etl(args: argparse.Namespace) -> int:
+    from analysis.etl.write import run_etl
+
+    counts = run_etl(args.raw, args.processed)
+    for name, n in counts.items():
+        print(f"{name:>16}: {n:>5} rows")
+    print(f"wrote {args.processed}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    import pyarrow.parquet as pq
+
+    from analysis.etl.raw import raw_tree_sha256
+    from analysis.etl.write import METADATA_PREFIX, build_tables_all
+
+    frames, _ = build_tables_all(args.raw)
+    print(f"data/raw is valid: {len(frames['figures'])} figures, {len(frames['documents'])} documents")
+    figures_path = args.processed / "figures.parquet"
+    if not figures_path.is_file():
+        print(f"{figures_path} is missing: run `make data`", file=sys.stderr)
+        return 1
+    meta = pq.read_schema(figures_path).metadata or {}
+    built_from = meta.get(f"{METADATA_PREFIX}.raw_sha256".encode(), b"").decode()
+    if built_from != raw_tree_sha256(args.raw):
+        print("data/processed is stale (built from other raw files): run `make data`", file=sys.stderr)
+        return 1
+    print("data/processed is up to date with data/raw")
+    return 0
+
+
+def _cmd_figures(args: argparse.Namespace) -> int:
+    from analysis.reports import run_notebooks
+
+    written = run_notebooks(
+        names=args.notebook or None, fast=args.fast, output_root=args.reports
+    )
+    for path in written:
+        print(path)
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from analysis.models.catmouse import CatMouseModel
+
+    model = CatMouseModel(
+        creation_rate_per_day=args.creation_rate,
+        ban_hazard_per_day=args.ban_hazard,
+        recreation_probability=args.recreation_probability,
+        recreation_delay_mean_days=args.recreation_delay,
+    )
+    result = model.simulate(days=args.days, seed=args.seed)
+    events = result.events
+    events = events.assign(synthetic=True)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    if args.output.suffix == ".parquet":
+        events.to_parquet(args.output, index=False)
+    else:
+        events.to_csv(args.output, index=False)
+    print(f"wrote {len(events)} synthetic channel lifetimes to {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``takedowns``."""
+    parser = argparse.ArgumentParser(prog="takedowns", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_dirs(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--raw", type=Path, default=paths.raw_dir(), help="raw folder")
+        p.add_argument("--processed", type=Path, default=paths.processed_dir(), help="output folder")
+        return p
+
+    with_dirs(sub.add_parser("etl", help="build data/processed from data/raw")).set_defaults(
+        func=_cmd_etl
+    )
+    with_dirs(sub.add_parser("validate", help="check data/raw and freshness")).set_defaults(
+        func=_cmd_validate
+    )
+
+    fig = sub.add_parser("figures", help="run every notebook into reports/")
+    fig.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
+    fig.add_argument("--fast", action="store_true", help="small parameters (tests)")
+    fig.add_argument("--reports", type=Path, default=paths.reports_dir(), help="output root")
+    fig.set_defaults(func=_cmd_figures)
+
+    sim = sub.add_parser("simulate", help="simulate channels (synthetic data)")
+    sim.add_argument("--days", type=float, default=365.0)
+    sim.add_argument("--creation-rate", type=float, default=20.0, help="channels per day")
+    sim.add_argument("--ban-hazard", type=float, default=0.1, help="per channel per day")
+    sim.add_argument("--recreation-probability", type=float, default=0.5)
+    sim.add_argument("--recreation-delay", type=float, default=2.0, help="mean days")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--output", type=Path, required=True, help=".csv or .parquet")
+    sim.set_defaults(func=_cmd_simulate)
+
+    try:
+        from analysis.ingest.cli import add_ingest_arguments, run_ingest
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        ing = sub.add_parser("ingest", help="researchers' own channel data")
+        add_ingest_arguments(ing)
+        ing.set_defaults(func=run_ingest)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``takedowns``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except TakedownError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

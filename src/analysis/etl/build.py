@@ -1,0 +1,377 @@
+"""Turn the raw transcriptions into validated tables (in memory).
+
+:func:`build_tables` reads every family folder of ``data/raw``, checks every
+row (vocabularies, quantities, periods, references, quotes, URLs) and returns
+pandas DataFrames for ``documents``, ``figures``, ``action_days``, ``series``
+and ``conflicts``.  The first bad row stops the build with a
+:class:`~analysis.errors.RawDataError` naming file, line, field, value and what
+was expected.  Writing is :mod:`analysis.etl.write`'s job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import schema, vocab
+from analysis.errors import ParseError, RawDataError
+from analysis.etl.conflicts import find_conflicts
+from analysis.etl.periods import parse_period
+from analysis.etl.quantities import DOT_THOUSANDS_LANGUAGES, parse_quantity
+from analysis.etl.rates import per_day
+from analysis.etl.raw import (
+    ACTION_COLUMNS,
+    ACTION_REQUIRED,
+    DOCUMENT_COLUMNS,
+    DOCUMENT_ID_PATTERN,
+    DOCUMENT_REQUIRED,
+    FIGURE_COLUMNS,
+    FIGURE_ID_PATTERN,
+    FIGURE_OPTIONAL,
+    FIGURE_REQUIRED,
+    RawRow,
+    check_quote,
+    check_url,
+    family_dirs,
+    read_rows,
+)
+from analysis.etl.series import select_series
+
+PERCENT_METRICS = frozenset(
+    {
+        "removal_rate",
+        "proactive_rate",
+        "share_before_first_post",
+        "change_percent",
+        "increase_percent",
+        "decrease_percent",
+        "share_percent",
+    }
+)
+SIGNED_METRICS = frozenset({"change_percent"})
+UNBOUNDED_PERCENT_METRICS = frozenset({"change_percent", "increase_percent"})
+TIME_METRICS = frozenset({"median_time_to_removal", "mean_channel_lifespan"})
+TIME_UNITS = frozenset({"hours", "minutes", "days"})
+RATIO_METRICS = frozenset({"ratio"})
+ISO_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The validated tables of one build."""
+
+    documents: pd.DataFrame
+    figures: pd.DataFrame
+    action_days: pd.DataFrame
+    series: pd.DataFrame
+    conflicts: pd.DataFrame
+
+    def as_dict(self) -> dict[str, pd.DataFrame]:
+        """Tables by name."""
+        return {
+            "documents": self.documents,
+            "figures": self.figures,
+            "series": self.series,
+            "conflicts": self.conflicts,
+            "action_days": self.action_days,
+        }
+
+
+def _parse_date(row: RawRow, column: str, *, required: bool) -> dt.date | None:
+    text = row.get(column)
+    if not text:
+        if required:
+            raise row.fail(column, "a date YYYY-MM-DD")
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise row.fail(column, "a date YYYY-MM-DD") from None
+
+
+def parse_published(row: RawRow) -> tuple[dt.date | None, str]:
+    """Return (earliest possible publication date, precision) of a documents.csv row."""
+    text = row.get("published_date")
+    if not text:
+        return None, "unknown"
+    for pattern, precision, fmt in (
+        (r"^\d{4}-\d{2}-\d{2}$", "day", "%Y-%m-%d"),
+        (r"^\d{4}-\d{2}$", "month", "%Y-%m"),
+        (r"^\d{4}$", "year", "%Y"),
+    ):
+        if re.match(pattern, text):
+            try:
+                return dt.datetime.strptime(text, fmt).date(), precision
+            except ValueError:
+                break
+    raise row.fail("published_date", "YYYY-MM-DD, YYYY-MM or YYYY, or empty")
+
+
+def latest_publication_day(published: dt.date | None, precision: str) -> dt.date | None:
+    """Last day the document can have been published on, given the date's precision.
+
+    Periods are read against this day: "since mid-2015" ends there, and a period is
+    partial only if it runs past it (a document dated "2019-11" may report 22 November).
+    """
+    if published is None:
+        return None
+    if precision == "year":
+        return dt.date(published.year, 12, 31)
+    if precision == "month":
+        following = dt.date(published.year + published.month // 12, published.month % 12 + 1, 1)
+        return following - dt.timedelta(days=1)
+    return published
+
+
+def _term(row: RawRow, vocabulary: str, column: str | None = None) -> str:
+    column = column or vocabulary
+    try:
+        return vocab.normalise_term(vocabulary, row.get(column), file=str(row.file), line=row.line)
+    except RawDataError as err:
+        raise row.fail(column, err.expected) from None
+
+
+def read_documents(families: list[Path]) -> pd.DataFrame:
+    """Read and check every ``documents.csv``."""
+    records = []
+    seen: dict[str, RawRow] = {}
+    for family in families:
+        path = family / "documents.csv"
+        if not path.is_file():
+            raise RawDataError(path, None, None, None, "a documents.csv next to figures.csv")
+        for row in read_rows(path, DOCUMENT_COLUMNS, DOCUMENT_REQUIRED):
+            doc_id = row.get("document_id")
+            if not DOCUMENT_ID_PATTERN.match(doc_id):
+                raise row.fail("document_id", "lower-case letters, digits and '_'")
+            if doc_id in seen:
+                first = seen[doc_id]
+                raise row.fail(
+                    "document_id", f"a unique id (already used at {first.file}, line {first.line})"
+                )
+            seen[doc_id] = row
+            published, precision = parse_published(row)
+            language = row.get("language")
+            if not re.match(r"^[a-z]{2}$", language):
+                raise row.fail("language", "an ISO 639-1 code such as 'en'")
+            records.append(
+                {
+                    "document_id": doc_id,
+                    "family": family.name,
+                    "originator": row.get("originator"),
+                    "publisher": row.get("publisher"),
+                    "title": row.get("title"),
+                    "url": check_url(row),
+                    "published_date": published,
+                    "published_date_precision": precision,
+                    "source_kind": _term(row, "source_kind"),
+                    "language": language,
+                    "checked_on": _parse_date(row, "checked_on", required=True),
+                    "notes": row.get("notes") or None,
+                }
+            )
+    return pd.DataFrame(records, columns=schema.DOCUMENTS.columns)
+
+
+def _unit_for(row: RawRow, metric: str, quantity_unit: str | None) -> str:
+    if metric in PERCENT_METRICS:
+        if quantity_unit != "percent":
+            raise row.fail("value_text", f"a percentage such as '91.4%' for metric {metric!r}")
+        return "percent"
+    if metric in TIME_METRICS:
+        if quantity_unit not in TIME_UNITS:
+            raise row.fail("value_text", f"a duration such as '43 hours' for metric {metric!r}")
+        return str(quantity_unit)
+    if quantity_unit in (None, "count"):
+        return "count"
+    if metric in RATIO_METRICS:
+        return "ratio"
+    raise row.fail("value_text", f"a count (no unit) for metric {metric!r}")
+
+
+def _figure_record(row: RawRow, family: str, documents: dict[str, dict]) -> dict:
+    figure_id = row.get("figure_id")
+    if not FIGURE_ID_PATTERN.match(figure_id):
+        raise row.fail("figure_id", "letters, digits, '_' and '-'")
+    document_id = row.get("document_id")
+    document = documents.get(document_id)
+    if document is None:
+        raise row.fail("document_id", "the document_id of a row in a documents.csv")
+    platform = _term(row, "platform")
+    target = _term(row, "target")
+    metric = _term(row, "metric")
+    check_status = _term(row, "check_status")
+    rate_text = row.get("rate_per")
+    rate = _term(row, "rate_per") if rate_text else None
+    try:
+        quantity = parse_quantity(
+            row.get("value_text"), dot_thousands=document["language"] in DOT_THOUSANDS_LANGUAGES
+        )
+    except ParseError as err:
+        raise row.fail("value_text", err.expected) from None
+    try:
+        published = latest_publication_day(
+            document["published_date"], document["published_date_precision"]
+        )
+        period = parse_period(row.get("period_text"), published=published)
+    except ParseError as err:
+        raise row.fail("period_text", err.expected) from None
+    unit = _unit_for(row, metric, quantity.unit)
+    if unit == "percent":
+        if quantity.value > 100 and metric not in UNBOUNDED_PERCENT_METRICS:
+            raise row.fail("value_text", "a percentage between 0 and 100")
+        if quantity.value < 0 and metric not in SIGNED_METRICS:
+            raise row.fail("value_text", "a non-negative percentage")
+    elif quantity.value < 0:
+        raise row.fail("value_text", "a non-negative count")
+    per_day_value = per_day(quantity.value, period, rate) if unit == "count" else None
+    return {
+        "figure_id": figure_id,
+        "document_id": document_id,
+        "family": family,
+        "platform": platform,
+        "target": target,
+        "metric": metric,
+        "subset": row.get("subset") or None,
+        "unit": unit,
+        "value": float(quantity.value),
+        "value_low": quantity.low,
+        "value_high": quantity.high,
+        "qualifier": quantity.qualifier,
+        "rate_per": rate,
+        "period_start": period.start,
+        "period_end": period.end,
+        "period_kind": period.kind,
+        "period_days": int(period.days),
+        "is_partial_period": bool(period.is_partial),
+        "per_day": per_day_value,
+        "value_text": row.get("value_text"),
+        "period_text": row.get("period_text"),
+        "quote": check_quote(row),
+        "quote_en": row.get("quote_en") or None,
+        "check_status": check_status,
+        "notes": row.get("notes") or None,
+    }
+
+
+def read_figures(families: list[Path], documents: pd.DataFrame) -> pd.DataFrame:
+    """Read and check every ``figures.csv``."""
+    docs = {r["document_id"]: r for r in documents.to_dict("records")}
+    records = []
+    seen: dict[str, RawRow] = {}
+    for family in families:
+        for row in read_rows(
+            family / "figures.csv", FIGURE_COLUMNS, FIGURE_REQUIRED, FIGURE_OPTIONAL
+        ):
+            figure_id = row.get("figure_id")
+            if figure_id in seen:
+                first = seen[figure_id]
+                raise row.fail(
+                    "figure_id", f"a unique id (already used at {first.file}, line {first.line})"
+                )
+            seen[figure_id] = row
+            records.append(_figure_record(row, family.name, docs))
+    return pd.DataFrame(records, columns=schema.FIGURES.columns)
+
+
+def _optional_int(row: RawRow, column: str) -> int | None:
+    text = row.get(column)
+    if not text:
+        return None
+    if not re.match(r"^\d+$", text):
+        raise row.fail(column, "a whole number or empty")
+    return int(text)
+
+
+def read_action_days(path: Path, documents: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFrame:
+    """Read and check ``action_days.csv`` (an empty table when the file is absent)."""
+    if not path.is_file():
+        return pd.DataFrame(columns=schema.ACTION_DAYS.columns)
+    known_docs = set(documents["document_id"])
+    known_figs = set(figures["figure_id"]) if len(figures) else set()
+    records = []
+    seen: set[str] = set()
+    for row in read_rows(path, ACTION_COLUMNS, ACTION_REQUIRED):
+        action_id = row.get("action_id")
+        if not DOCUMENT_ID_PATTERN.match(action_id):
+            raise row.fail("action_id", "lower-case letters, digits and '_'")
+        if action_id in seen:
+            raise row.fail("action_id", "a unique id")
+        seen.add(action_id)
+        start = _parse_date(row, "start_date", required=False)
+        end = _parse_date(row, "end_date", required=False)
+        if start and end and end < start:
+            raise row.fail("end_date", f"a date on or after start_date {start.isoformat()}")
+        countries = [c.strip() for c in row.get("participating_countries").split(";") if c.strip()]
+        for code in countries + ([row.get("lead_country")] if row.get("lead_country") else []):
+            if not ISO_COUNTRY.match(code):
+                raise row.fail(
+                    "participating_countries" if code in countries else "lead_country",
+                    "ISO 3166-1 alpha-2 codes (upper case) separated by ';'",
+                    code,
+                )
+        platforms = [p.strip() for p in row.get("platforms").split(";") if p.strip()]
+        for platform in platforms:
+            if platform not in vocab.PLATFORMS:
+                raise row.fail("platforms", f"platform terms: {', '.join(sorted(vocab.PLATFORMS))}", platform)
+        if row.get("document_id") not in known_docs:
+            raise row.fail("document_id", "the document_id of a row in a documents.csv")
+        figure_ids = [f.strip() for f in row.get("figure_ids").split(";") if f.strip()]
+        for figure_id in figure_ids:
+            if figure_id not in known_figs:
+                raise row.fail("figure_ids", "ids of rows in a figures.csv", figure_id)
+        records.append(
+            {
+                "action_id": action_id,
+                "start_date": start,
+                "end_date": end,
+                "name": row.get("name"),
+                "coordinator": row.get("coordinator"),
+                "lead_country": row.get("lead_country") or None,
+                "participating_countries": ";".join(countries) or None,
+                "countries_listed": len(countries),
+                "countries_stated": _optional_int(row, "countries_stated"),
+                "platforms": ";".join(platforms) or None,
+                "platforms_stated": _optional_int(row, "platforms_stated"),
+                "target": _term(row, "target"),
+                "document_id": row.get("document_id"),
+                "figure_ids": ";".join(figure_ids) or None,
+                "quote": check_quote(row),
+                "check_status": _term(row, "check_status"),
+                "notes": row.get("notes") or None,
+            }
+        )
+    return pd.DataFrame(records, columns=schema.ACTION_DAYS.columns)
+
+
+def build_tables(raw: Path) -> Tables:
+    """Read, check and normalise everything under ``raw``.
+
+    Parameters
+    ----------
+    raw
+        The ``data/raw`` folder.
+
+    Returns
+    -------
+    Tables
+        Unsorted, untyped tables; :mod:`analysis.etl.write` sorts and types them.
+
+    Raises
+    ------
+    RawDataError
+        At the first malformed row.
+    """
+    families = family_dirs(raw)
+    if not families:
+        raise RawDataError(raw, None, None, None, "at least one <family>/figures.csv")
+    documents = read_documents(families)
+    figures = read_figures(families, documents)
+    action_days = read_action_days(raw / "action_days.csv", documents, figures)
+    sources = documents.set_index("document_id")[["source_kind", "published_date"]]
+    series = select_series(figures, sources)
+    conflicts = find_conflicts(figures)
+    return Tables(documents, figures, action_days, series, conflicts)

@@ -1,0 +1,78 @@
+"""Progress bars for long ingest runs.
+
+DuckDB reports the progress of a running query through
+:meth:`duckdb.DuckDBPyConnection.query_progress`; :func:`run_query` runs the query in a worker
+thread and mirrors that percentage in a :mod:`tqdm` bar on standard error.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+import duckdb
+import pandas as pd
+from tqdm import tqdm
+
+POLL_SECONDS = 0.2
+
+
+def progress_wanted(progress: bool | None) -> bool:
+    """Resolve ``progress=None`` to "show a bar when standard error is a terminal"."""
+    if progress is None:
+        return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return bool(progress)
+
+
+def run_query(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict[str, Any] | list[Any] | None = None,
+    *,
+    progress: bool = False,
+    description: str = "ingest",
+) -> pd.DataFrame:
+    """Execute ``sql`` on ``con`` and return the result as a DataFrame.
+
+    Parameters
+    ----------
+    con
+        Open DuckDB connection.
+    sql, params
+        The query and its parameters.
+    progress
+        Show a tqdm bar (percent of the query done, as DuckDB estimates it).
+    description
+        Label of the bar.
+
+    Raises
+    ------
+    duckdb.Error
+        Whatever the query raises (re-raised in the calling thread).
+    """
+    if not progress:
+        return con.execute(sql, params).fetchdf()
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    con.execute("SET progress_bar_time = 0")
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["frame"] = con.execute(sql, params).fetchdf()
+        except BaseException as error:  # noqa: BLE001 - handed to the calling thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, name="duckdb-ingest", daemon=True)
+    with tqdm(total=100, desc=description, unit="%", file=sys.stderr, leave=False) as bar:
+        worker.start()
+        while worker.is_alive():
+            worker.join(POLL_SECONDS)
+            done = con.query_progress()
+            if done >= 0:
+                bar.update(max(0.0, min(100.0, done) - bar.n))
+        bar.update(100 - bar.n)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["frame"]

@@ -1,0 +1,107 @@
+"""Typed DataFrames of the processed dataset, ready for Jupyter.
+
+>>> from analysis import load
+>>> figs = load.figures()                      # doctest: +SKIP
+>>> load.series(platform="telegram", metric="bots_and_channels_banned")  # doctest: +SKIP
+
+Vocabulary columns are pandas categoricals (with every term as a category, so
+empty groups show), numbers are nullable ``Float64``/``Int64``, flags are
+``boolean`` and dates are ``datetime64[s]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from analysis import paths, schema
+
+
+def _read(name: str, processed: Path | None = None) -> pd.DataFrame:
+    table = schema.TABLES[name]
+    path = (processed or paths.processed_dir()) / table.path
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist; run `make data` (or `takedowns etl`) to build the dataset"
+        )
+    frame = pq.read_table(path).to_pandas()
+    dtypes = schema.pandas_dtypes(table)
+    for column, dtype in dtypes.items():
+        if dtype == "datetime64[s]":
+            frame[column] = pd.to_datetime(frame[column]).astype("datetime64[s]")
+        else:
+            frame[column] = frame[column].astype(dtype)
+    return frame
+
+
+def _filter(frame: pd.DataFrame, **equals: str | list[str] | None) -> pd.DataFrame:
+    for column, wanted in equals.items():
+        if wanted is None:
+            continue
+        values = [wanted] if isinstance(wanted, str) else list(wanted)
+        frame = frame[frame[column].isin(values)]
+    return frame.reset_index(drop=True)
+
+
+def documents(processed: Path | None = None) -> pd.DataFrame:
+    """Source documents: originator, publisher, URL, publication date, kind."""
+    return _read("documents", processed)
+
+
+def figures(
+    platform: str | list[str] | None = None,
+    target: str | list[str] | None = None,
+    metric: str | list[str] | None = None,
+    *,
+    with_documents: bool = False,
+    processed: Path | None = None,
+) -> pd.DataFrame:
+    """Every reported figure, optionally filtered and joined to its document.
+
+    Parameters
+    ----------
+    platform, target, metric
+        Keep only these terms (a term or a list of terms).
+    with_documents
+        Add the document's originator, publisher, url, published_date and source_kind.
+    processed
+        Folder to read from (default ``data/processed``).
+    """
+    frame = _filter(_read("figures", processed), platform=platform, target=target, metric=metric)
+    if with_documents:
+        docs = documents(processed)[
+            ["document_id", "originator", "publisher", "url", "published_date", "source_kind"]
+        ]
+        frame = frame.merge(docs, on="document_id", how="left", validate="many_to_one")
+    return frame
+
+
+def series(
+    platform: str | list[str] | None = None,
+    target: str | list[str] | None = None,
+    metric: str | list[str] | None = None,
+    *,
+    period_kind: str | list[str] | None = None,
+    processed: Path | None = None,
+) -> pd.DataFrame:
+    """One preferred figure per platform x target x metric x period (see ``analysis.etl.series``)."""
+    frame = _read("series", processed)
+    return _filter(frame, platform=platform, target=target, metric=metric, period_kind=period_kind)
+
+
+def conflicts(processed: Path | None = None) -> pd.DataFrame:
+    """Figures that disagree, with the relative difference; nothing resolved."""
+    return _read("conflicts", processed)
+
+
+def action_days(processed: Path | None = None) -> pd.DataFrame:
+    """Coordinated actions: dates, coordinator, countries, platforms, linked figures."""
+    return _read("action_days", processed)
+
+
+def isiswatch_daily(processed: Path | None = None) -> pd.DataFrame | None:
+    """Daily ISIS Watch bans from a channel export, or None when no export was built."""
+    path = (processed or paths.processed_dir()) / schema.ISISWATCH_DAILY.path
+    return _read("isiswatch_daily", processed) if path.is_file() else None

@@ -1,0 +1,312 @@
+"""Private: maximum-likelihood fitting of :class:`analysis.models.catmouse.CatMouseModel`.
+
+Observation model: each observed daily count (active at the end of the day, bans during the
+day, creations during the day) is Poisson or NB2 around the exact mean field.  Parameters are
+optimised on the log scale (rates, hazards, delay, dispersions) and the logit scale
+(re-creation probability); Wald intervals are computed there and transformed back, so they
+respect the parameter ranges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from analysis.errors import ModelError
+from analysis.models._cm_stats import (
+    minimise,
+    nb2_loglik,
+    numerical_gradient,
+    numerical_hessian,
+    poisson_loglik,
+)
+
+if TYPE_CHECKING:
+    from analysis.models.catmouse import CatMouseFit, CatMouseModel, Crackdown
+
+BASE_PARAMS = (
+    "creation_rate_per_day",
+    "ban_hazard_per_day",
+    "recreation_probability",
+    "recreation_delay_mean_days",
+)
+_ALIASES = {
+    "active": ("active", "active_channels"),
+    "bans": ("bans", "bans_per_day"),
+    "creations": ("creations", "creations_per_day"),
+}
+_MEAN_COLUMN = {"active": "active", "bans": "bans_per_day", "creations": "creations_per_day"}
+
+
+def normalise_series(data: pd.DataFrame) -> pd.DataFrame:
+    """Columns ``day`` plus whichever of ``active``, ``bans``, ``creations`` are present."""
+    if not isinstance(data, pd.DataFrame):
+        raise ModelError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    out = pd.DataFrame()
+    out["day"] = (
+        data["day"].to_numpy(dtype=np.int64) if "day" in data else np.arange(len(data))
+    )
+    for name, spellings in _ALIASES.items():
+        for s in spellings:
+            if s in data:
+                vals = pd.to_numeric(data[s], errors="coerce").to_numpy(dtype=float)
+                if np.any(vals[~np.isnan(vals)] < 0):
+                    raise ModelError(f"column {s!r} has negative counts")
+                out[name] = vals
+                break
+    observed = [c for c in _ALIASES if c in out]
+    if not observed:
+        raise ModelError(
+            f"data needs at least one of the columns {list(_ALIASES)}; got {list(data.columns)}"
+        )
+    if out["day"].min() < 0 or out["day"].duplicated().any():
+        raise ModelError("column 'day' must hold distinct day numbers >= 0")
+    return out
+
+
+class _Problem:
+    """Parameter vector <-> model, and the negative log-likelihood."""
+
+    def __init__(
+        self,
+        model_cls: type[CatMouseModel],
+        data: pd.DataFrame,
+        crackdowns: tuple[Crackdown, ...],
+        fixed: dict[str, float],
+        likelihood: str,
+        cost_factor: float,
+        delay_shape: int,
+        fit_crackdown_hazards: bool,
+    ) -> None:
+        unknown = set(fixed) - set(BASE_PARAMS)
+        if unknown:
+            raise ModelError(f"unknown fixed parameter(s) {sorted(unknown)}; expected {BASE_PARAMS}")
+        if likelihood not in ("poisson", "negbin"):
+            raise ModelError(f"likelihood must be 'poisson' or 'negbin', got {likelihood!r}")
+        self.model_cls = model_cls
+        self.data = data
+        self.series = [c for c in _ALIASES if c in data]
+        self.crackdowns = crackdowns
+        self.fixed = fixed
+        self.likelihood = likelihood
+        self.cost_factor = cost_factor
+        self.delay_shape = delay_shape
+        self.days = int(data["day"].max()) + 1
+        self.rows = data["day"].to_numpy()
+        names = [p for p in BASE_PARAMS if p not in fixed]
+        if fit_crackdown_hazards:
+            names += [f"extra_hazard_per_day[{k}]" for k in range(len(crackdowns))]
+        if likelihood == "negbin":
+            names += [f"dispersion[{s}]" for s in self.series]
+        self.names = names
+
+    # transforms -----------------------------------------------------------
+    @staticmethod
+    def to_internal(name: str, value: float) -> float:
+        if name == "recreation_probability":
+            return float(special.logit(np.clip(value, 1e-9, 1 - 1e-9)))
+        return float(np.log(max(value, 1e-12)))
+
+    @staticmethod
+    def to_natural(name: str, value: float) -> float:
+        if name == "recreation_probability":
+            return float(special.expit(value))
+        return float(np.exp(value))
+
+    def natural(self, theta: np.ndarray) -> dict[str, float]:
+        out = dict(self.fixed)
+        for name, v in zip(self.names, theta, strict=True):
+            out[name] = self.to_natural(name, v)
+        return out
+
+    def model(self, theta: np.ndarray) -> CatMouseModel:
+        p = self.natural(theta)
+        cds = tuple(
+            replace(cd, extra_hazard_per_day=p.get(f"extra_hazard_per_day[{k}]", cd.extra_hazard_per_day))
+            for k, cd in enumerate(self.crackdowns)
+        )
+        return self.model_cls(
+            creation_rate_per_day=p["creation_rate_per_day"],
+            ban_hazard_per_day=p["ban_hazard_per_day"],
+            recreation_probability=min(p["recreation_probability"], 1 - 1e-9),
+            recreation_delay_mean_days=p["recreation_delay_mean_days"],
+            crackdowns=cds,
+            recreation_cost_factor=self.cost_factor,
+            recreation_delay_shape=self.delay_shape,
+        )
+
+    def loglik(self, theta: np.ndarray, data: pd.DataFrame | None = None) -> float:
+        data = self.data if data is None else data
+        try:
+            model = self.model(theta)
+            mean = model.mean_field(self.days, method="expm").iloc[self.rows]
+        except (ModelError, np.linalg.LinAlgError, ValueError):
+            return -np.inf
+        p = self.natural(theta)
+        total = 0.0
+        for s in self.series:
+            y = data[s].to_numpy()
+            ok = ~np.isnan(y)
+            mu = mean[_MEAN_COLUMN[s]].to_numpy()[ok]
+            if self.likelihood == "negbin":
+                total += nb2_loglik(y[ok], mu, p[f"dispersion[{s}]"])
+            else:
+                total += poisson_loglik(y[ok], mu)
+        return total if np.isfinite(total) else -np.inf
+
+
+def _default_start(problem: _Problem, start: dict[str, float]) -> dict[str, float]:
+    d = problem.data
+    bans = float(np.nanmean(d["bans"])) if "bans" in d else np.nan
+    creations = float(np.nanmean(d["creations"])) if "creations" in d else np.nan
+    active = float(np.nanmean(d["active"])) if "active" in d else np.nan
+    rho = float(problem.fixed.get("recreation_probability", 0.3))
+    if np.isfinite(bans) and np.isfinite(active) and active > 0:
+        mu = max(bans / active, 1e-4)
+    else:
+        mu = 0.1
+    flow = creations if np.isfinite(creations) else bans if np.isfinite(bans) else mu * active
+    guess = {
+        "creation_rate_per_day": max(flow * (1 - rho), 1e-3),
+        "ban_hazard_per_day": mu,
+        "recreation_probability": rho,
+        "recreation_delay_mean_days": 2.0,
+    }
+    for k, cd in enumerate(problem.crackdowns):
+        guess[f"extra_hazard_per_day[{k}]"] = cd.extra_hazard_per_day or 5 * mu
+    for s in problem.series:
+        guess[f"dispersion[{s}]"] = 0.05
+    guess.update(start)
+    return guess
+
+
+def _derived(model: CatMouseModel) -> dict[str, float]:
+    return {
+        "equilibrium_active": model.equilibrium_active(),
+        "mean_lifetime_days": model.mean_lifetime_days(),
+        "expected_recreations_per_ban": model.expected_recreations_per_ban(),
+    }
+
+
+def _optimise(problem: _Problem, starts: list[np.ndarray]) -> tuple[np.ndarray, float]:
+    res = minimise(lambda th: -problem.loglik(th), starts)
+    return np.asarray(res.x), -float(res.fun)
+
+
+def fit_catmouse(
+    model_cls: type[CatMouseModel],
+    data: pd.DataFrame,
+    *,
+    crackdowns: tuple[Crackdown, ...],
+    fixed: dict[str, float],
+    start: dict[str, float],
+    likelihood: str,
+    recreation_cost_factor: float,
+    recreation_delay_shape: int,
+    fit_crackdown_hazards: bool,
+    ci_method: str,
+    n_bootstrap: int,
+    confidence: float,
+    seed: Any,
+) -> CatMouseFit:
+    from analysis.models.catmouse import CatMouseFit
+
+    series = normalise_series(data)
+    problem = _Problem(
+        model_cls, series, crackdowns, fixed, likelihood, recreation_cost_factor,
+        recreation_delay_shape, fit_crackdown_hazards,
+    )
+    guess = _default_start(problem, start)
+    x0 = np.array([problem.to_internal(n, guess[n]) for n in problem.names])
+    starts = [x0]
+    if "recreation_probability" in problem.names and "recreation_probability" not in start:
+        i = problem.names.index("recreation_probability")
+        for rho in (0.1, 0.6):
+            alt = x0.copy()
+            alt[i] = problem.to_internal("recreation_probability", rho)
+            j = problem.names.index("creation_rate_per_day") if "creation_rate_per_day" in problem.names else None
+            if j is not None:
+                alt[j] = x0[j] + np.log((1 - rho) / (1 - guess["recreation_probability"]))
+            starts.append(alt)
+    theta, loglik = _optimise(problem, starts)
+    model = problem.model(theta)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    est = problem.natural(theta)
+    derived = _derived(model)
+
+    rows: dict[str, dict[str, float]] = {}
+    if ci_method == "wald":
+        hess = numerical_hessian(lambda th: -problem.loglik(th), theta)
+        try:
+            cov = np.linalg.inv(hess)
+            if np.any(np.diag(cov) <= 0):
+                raise np.linalg.LinAlgError
+        except np.linalg.LinAlgError:
+            cov = np.full_like(hess, np.nan)
+        se = np.sqrt(np.diag(cov))
+        for i, name in enumerate(problem.names):
+            lo, hi = theta[i] - z * se[i], theta[i] + z * se[i]
+            rows[name] = {
+                "estimate": est[name], "se": se[i],
+                "lower": problem.to_natural(name, lo), "upper": problem.to_natural(name, hi),
+            }
+        for dname, value in derived.items():
+            def g(th: np.ndarray, dname: str = dname) -> float:
+                return float(np.log(max(_derived(problem.model(th))[dname], 1e-300)))
+
+            grad = numerical_gradient(g, theta)
+            se_d = float(np.sqrt(max(grad @ cov @ grad, 0.0))) if np.all(np.isfinite(cov)) else np.nan
+            rows[dname] = {
+                "estimate": value, "se": se_d,
+                "lower": value * np.exp(-z * se_d), "upper": value * np.exp(z * se_d),
+            }
+    elif ci_method == "bootstrap":
+        rng = np.random.default_rng(seed)
+        draws = []
+        for _ in range(int(n_bootstrap)):
+            sim = model.simulate(problem.days, seed=rng).daily.iloc[problem.rows]
+            boot = pd.DataFrame({"day": problem.rows})
+            for s in problem.series:
+                boot[s] = sim[s].to_numpy(dtype=float)
+            th_b, _ = _optimise(_Problem(
+                model_cls, boot, crackdowns, fixed, likelihood, recreation_cost_factor,
+                recreation_delay_shape, fit_crackdown_hazards,
+            ), [theta])
+            m_b = problem.model(th_b)
+            nat = problem.natural(th_b)
+            draws.append([nat[n] for n in problem.names] + list(_derived(m_b).values()))
+        arr = np.asarray(draws)
+        alpha = (1 - confidence) / 2
+        all_names = list(problem.names) + list(derived)
+        for i, name in enumerate(all_names):
+            value = est[name] if name in est else derived[name]
+            rows[name] = {
+                "estimate": value, "se": float(np.std(arr[:, i], ddof=1)),
+                "lower": float(np.quantile(arr[:, i], alpha)),
+                "upper": float(np.quantile(arr[:, i], 1 - alpha)),
+            }
+    else:
+        raise ModelError(f"ci_method must be 'wald' or 'bootstrap', got {ci_method!r}")
+    for name, value in fixed.items():
+        rows[name] = {"estimate": value, "se": 0.0, "lower": value, "upper": value}
+    summary = pd.DataFrame.from_dict(rows, orient="index")
+    summary["free"] = [n in problem.names for n in summary.index]
+    summary.index.name = "parameter"
+    params = summary["estimate"].copy()
+    dispersion = {s: est[f"dispersion[{s}]"] for s in problem.series if likelihood == "negbin"}
+    return CatMouseFit(
+        model_=model,
+        params_=params,
+        summary=summary,
+        loglik_=loglik,
+        aic_=2 * len(problem.names) - 2 * loglik,
+        data_=series,
+        fitted_=model.mean_field(problem.days, method="expm"),
+        likelihood=likelihood,
+        confidence=confidence,
+        dispersion_=dispersion,
+    )

@@ -1,0 +1,32 @@
+"""Plotting helpers: the house style, journal sizes, source footnotes, byte-identical saving.
+
+See :mod:`analysis.plots.figures`.
+"""
+
+from analysis.plots.figures import (
+    FORMATS,
+    OKABE_ITO,
+    STYLE_PATH,
+    WIDTH_INCHES,
+    add_source_footnote,
+    marker_legend_handles,
+    new_figure,
+    plot_periods,
+    save_figure,
+    source_note,
+    use_house_style,
+)
+
+__all__ = [
+    "FORMATS",
+    "OKABE_ITO",
+    "STYLE_PATH",
+    "WIDTH_INCHES",
+    "add_source_footnote",
+    "marker_legend_handles",
+    "new_figure",
+    "plot_periods",
+    "save_figure",
+    "source_note",
+    "use_house_style",
+]

@@ -1,0 +1,540 @@
+"""Tables and fields of the processed dataset, declared once.
+
+From this one declaration the package derives
+
+* the pyarrow schemas the Parquet files are written with (:func:`arrow_schema`),
+* the pandas dtypes the loaders return (:func:`pandas_dtypes`),
+* the Frictionless ``datapackage.json`` (:func:`datapackage`),
+* the data dictionary ``data/processed/README.md`` (:func:`data_dictionary`).
+
+Change a field here and all four follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pyarrow as pa
+
+from analysis import vocab
+
+DATASET_NAME = "takedown-dynamics"
+DATASET_TITLE = "Public figures on takedowns of Islamic State and terrorist content online"
+DATA_LICENCE = "CC-BY-4.0"
+
+_ARROW = {
+    "string": pa.string(),
+    "date": pa.date32(),
+    "number": pa.float64(),
+    "integer": pa.int64(),
+    "boolean": pa.bool_(),
+}
+_FRICTIONLESS = {
+    "string": "string",
+    "date": "date",
+    "number": "number",
+    "integer": "integer",
+    "boolean": "boolean",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a processed table.
+
+    Parameters
+    ----------
+    name
+        Column name.
+    type
+        ``string``, ``date``, ``number``, ``integer`` or ``boolean``.
+    description
+        What the column holds, in one or two sentences.
+    required
+        True if the column never holds a null.
+    vocabulary
+        Name of the controlled vocabulary in :data:`analysis.vocab.VOCABULARIES`, if any.
+    unit
+        Physical unit of the values, if any (``days``, ``per day``...).
+    """
+
+    name: str
+    type: str
+    description: str
+    required: bool = True
+    vocabulary: str | None = None
+    unit: str | None = None
+
+    def terms(self) -> list[str] | None:
+        """Allowed values when the field has a vocabulary."""
+        if self.vocabulary is None:
+            return None
+        return sorted(vocab.VOCABULARIES[self.vocabulary])
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """``fields`` of this table refer to ``reference_fields`` of ``reference_table``."""
+
+    fields: tuple[str, ...]
+    reference_table: str
+    reference_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A processed table: its fields, primary key and foreign keys."""
+
+    name: str
+    title: str
+    description: str
+    fields: tuple[Field, ...]
+    primary_key: tuple[str, ...]
+    foreign_keys: tuple[ForeignKey, ...] = field(default_factory=tuple)
+
+    @property
+    def path(self) -> str:
+        """File name inside ``data/processed``."""
+        return f"{self.name}.parquet"
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names in order."""
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> Field:
+        """Return the field called ``name``."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+F = Field
+
+_PERIOD_FIELDS = (
+    F("period_start", "date", "First day covered by the figure (inclusive)."),
+    F("period_end", "date", "Last day covered by the figure (inclusive)."),
+    F("period_kind", "string", "Kind of period.", vocabulary="period_kind"),
+)
+
+DOCUMENTS = Table(
+    name="documents",
+    title="Source documents",
+    description=(
+        "One row per public document (press release, transparency report, news copy) "
+        "from which figures were transcribed."
+    ),
+    fields=(
+        F("document_id", "string", "Stable identifier of the document."),
+        F("family", "string", "Source family (folder under data/raw)."),
+        F("originator", "string", "Who produced the numbers (Telegram, Europol, Twitter...)."),
+        F("publisher", "string", "Who published the page that was seen."),
+        F("title", "string", "Title of the page, in its language."),
+        F("url", "string", "URL of the page that was seen."),
+        F(
+            "published_date",
+            "date",
+            "Publication date; the first day of the month or year when only those are known.",
+            required=False,
+        ),
+        F(
+            "published_date_precision",
+            "string",
+            "Precision of published_date: day, month, year or unknown.",
+        ),
+        F("source_kind", "string", "Primary page or copy.", vocabulary="source_kind"),
+        F("language", "string", "ISO 639-1 language code of the page."),
+        F("checked_on", "date", "Date the figures were checked against a stored copy."),
+        F("notes", "string", "Notes on the document.", required=False),
+    ),
+    primary_key=("document_id",),
+)
+
+FIGURES = Table(
+    name="figures",
+    title="Reported figures",
+    description=(
+        "One row per number reported in a source document, as written (value_text, "
+        "period_text, quote) and normalised (value, qualifier, period, per-day rate)."
+    ),
+    fields=(
+        F("figure_id", "string", "Stable identifier of the figure."),
+        F("document_id", "string", "Document the figure was transcribed from."),
+        F("family", "string", "Source family (folder under data/raw)."),
+        F("platform", "string", "Platform the figure is about.", vocabulary="platform"),
+        F("target", "string", "Whose content or accounts are counted.", vocabulary="target"),
+        F("metric", "string", "What is counted or measured.", vocabulary="metric"),
+        F(
+            "subset",
+            "string",
+            "A part of the metric as the source splits it (e.g. 'videos' of items in a hash "
+            "database); null for the whole.",
+            required=False,
+        ),
+        F("unit", "string", "Unit of value.", vocabulary="unit"),
+        F("value", "number", "Point value (midpoint for a range; the bound for more/less than)."),
+        F("value_low", "number", "Lower end implied by the qualifier.", required=False),
+        F("value_high", "number", "Upper end implied by the qualifier.", required=False),
+        F("qualifier", "string", "Qualifier of the value as written.", vocabulary="qualifier"),
+        F(
+            "rate_per",
+            "string",
+            "Null for a total over the period; day/week/month/year for a stated rate.",
+            required=False,
+            vocabulary="rate_per",
+        ),
+        *_PERIOD_FIELDS,
+        F(
+            "period_days",
+            "integer",
+            "Days in the period (period_end - period_start + 1).",
+            unit="days",
+        ),
+        F(
+            "is_partial_period",
+            "boolean",
+            "True for to-date counts and periods still running at publication.",
+        ),
+        F(
+            "per_day",
+            "number",
+            "Derived: value as a rate per day (total / period_days, or the stated rate "
+            "converted); null for snapshots, percentages and times.",
+            required=False,
+            unit="per day",
+        ),
+        F("value_text", "string", "The number as written in the source."),
+        F("period_text", "string", "The period as written or restated (see data/raw/README.md)."),
+        F("quote", "string", "Verbatim quote (at most 25 words) showing the number."),
+        F("quote_en", "string", "English translation of a non-English quote.", required=False),
+        F(
+            "check_status",
+            "string",
+            "Whether the number was seen in a stored copy of the page.",
+            vocabulary="check_status",
+        ),
+        F("notes", "string", "Caveats, conflicts, arithmetic.", required=False),
+    ),
+    primary_key=("figure_id",),
+    foreign_keys=(ForeignKey(("document_id",), "documents", ("document_id",)),),
+)
+
+SERIES_KEY = (
+    "platform",
+    "target",
+    "metric",
+    "subset",
+    "unit",
+    "rate_per",
+    "period_start",
+    "period_end",
+)
+
+SERIES = Table(
+    name="series",
+    title="Preferred figure per key",
+    description=(
+        "One preferred figure per platform x target x metric x unit x rate x period, chosen "
+        "by the rule in analysis.etl.series.PREFERENCE_RULE, with the number of alternatives."
+    ),
+    fields=(
+        F("platform", "string", "Platform.", vocabulary="platform"),
+        F("target", "string", "Target.", vocabulary="target"),
+        F("metric", "string", "Metric.", vocabulary="metric"),
+        F("subset", "string", "Part of the metric, or null for the whole.", required=False),
+        F("unit", "string", "Unit.", vocabulary="unit"),
+        F("rate_per", "string", "Stated rate, or null.", required=False, vocabulary="rate_per"),
+        *_PERIOD_FIELDS,
+        F("is_partial_period", "boolean", "As in figures."),
+        F("figure_id", "string", "The preferred figure."),
+        F("value", "number", "Value of the preferred figure."),
+        F("value_low", "number", "Lower end of the preferred figure.", required=False),
+        F("value_high", "number", "Upper end of the preferred figure.", required=False),
+        F("qualifier", "string", "Qualifier of the preferred figure.", vocabulary="qualifier"),
+        F("per_day", "number", "Per-day rate of the preferred figure.", required=False),
+        F("n_figures", "integer", "Figures reported for this key (preferred + alternatives)."),
+        F("n_alternatives", "integer", "Figures for this key that were not preferred."),
+        F(
+            "alternative_figure_ids",
+            "string",
+            "Ids of the other figures for this key, ';'-separated.",
+            required=False,
+        ),
+        F("values_disagree", "boolean", "True if any alternative has a different value."),
+        F("chosen_because", "string", "Which step of the preference rule decided."),
+    ),
+    primary_key=SERIES_KEY,
+    foreign_keys=(ForeignKey(("figure_id",), "figures", ("figure_id",)),),
+)
+
+CONFLICTS = Table(
+    name="conflicts",
+    title="Conflicting figures",
+    description=(
+        "Pairs of figures (or a total and the sum of its parts) that should agree and do not. "
+        "Nothing here is resolved; see analysis.etl.conflicts for the rules."
+    ),
+    fields=(
+        F("conflict_id", "string", "Stable identifier: kind and the figure ids involved."),
+        F(
+            "kind",
+            "string",
+            "same_key: same platform/target/metric/unit/rate/period, different values; "
+            "nested_decrease: a count over a longer period with the same start is smaller; "
+            "month_to_date_differs: month-to-date counts of one month from two documents "
+            "differ; "
+            "sum_vs_total: figures tiling a period do not sum to the stated total.",
+        ),
+        F("platform", "string", "Platform.", vocabulary="platform"),
+        F("target", "string", "Target.", vocabulary="target"),
+        F("metric", "string", "Metric.", vocabulary="metric"),
+        F("figure_id_a", "string", "First figure (or the stated total)."),
+        F("figure_id_b", "string", "Second figure, or the ';'-separated parts."),
+        F("period_a", "string", "Period of a, ISO start/end."),
+        F("period_b", "string", "Period of b, ISO start/end."),
+        F("value_a", "number", "Value of a."),
+        F("value_b", "number", "Value of b (or the derived sum of the parts)."),
+        F(
+            "relative_difference",
+            "number",
+            "Derived: |value_a - value_b| / max(|value_a|, |value_b|).",
+        ),
+        F(
+            "compatible_within_qualifiers",
+            "boolean",
+            "True if the intervals implied by the qualifiers ('about' = within 5%, "
+            "'more than', ranges...) overlap, i.e. the difference may be rounding.",
+        ),
+        F("description", "string", "Plain-language description of the conflict."),
+    ),
+    primary_key=("conflict_id",),
+    foreign_keys=(ForeignKey(("figure_id_a",), "figures", ("figure_id",)),),
+)
+
+ACTION_DAYS = Table(
+    name="action_days",
+    title="Coordinated actions",
+    description=(
+        "Referral action days and other coordinated actions against terrorist content online: "
+        "dates, coordinator, countries, platforms, and the figures reported for them."
+    ),
+    fields=(
+        F("action_id", "string", "Stable identifier of the action."),
+        F("start_date", "date", "First day of the action.", required=False),
+        F("end_date", "date", "Last day of the action.", required=False),
+        F("name", "string", "Short name."),
+        F("coordinator", "string", "Who coordinated it."),
+        F("lead_country", "string", "ISO 3166-1 alpha-2 code of the lead country.", required=False),
+        F(
+            "participating_countries",
+            "string",
+            "ISO 3166-1 alpha-2 codes as the source lists them, ';'-separated.",
+            required=False,
+        ),
+        F("countries_listed", "integer", "Derived: number of codes listed."),
+        F(
+            "countries_stated",
+            "integer",
+            "Number of countries as the source states it (may differ from the list).",
+            required=False,
+        ),
+        F("platforms", "string", "Platform terms, ';'-separated.", required=False),
+        F(
+            "platforms_stated",
+            "integer",
+            "Number of online service providers as stated.",
+            required=False,
+        ),
+        F("target", "string", "Target of the action.", vocabulary="target"),
+        F("document_id", "string", "Document describing the action."),
+        F("figure_ids", "string", "Figures reported for the action, ';'-separated.", required=False),
+        F("quote", "string", "Verbatim quote about the action (at most 25 words)."),
+        F("check_status", "string", "Seen in a stored copy or not.", vocabulary="check_status"),
+        F("notes", "string", "Notes.", required=False),
+    ),
+    primary_key=("action_id",),
+    foreign_keys=(ForeignKey(("document_id",), "documents", ("document_id",)),),
+)
+
+ISISWATCH_DAILY = Table(
+    name="isiswatch_daily",
+    title="Telegram ISIS Watch daily bans (from a channel export)",
+    description=(
+        "Daily counts parsed from a Telegram Desktop export of the ISIS Watch channel placed "
+        "in data/raw/telegram_isiswatch_export/. Written only when such an export exists."
+    ),
+    fields=(
+        F("date", "date", "Day the bans refer to."),
+        F("banned", "integer", "Bots and channels banned that day."),
+        F("month_to_date", "integer", "Total this month as stated in the message.", required=False),
+        F("message_id", "integer", "Id of the message in the export."),
+    ),
+    primary_key=("date",),
+)
+
+TABLES: Mapping[str, Table] = {
+    t.name: t for t in (DOCUMENTS, FIGURES, SERIES, CONFLICTS, ACTION_DAYS, ISISWATCH_DAILY)
+}
+CORE_TABLES = ("documents", "figures", "series", "conflicts", "action_days")
+
+
+def arrow_schema(table: Table, metadata: Mapping[str, str] | None = None) -> pa.Schema:
+    """Return the pyarrow schema of ``table`` (nullability from ``Field.required``)."""
+    fields = [
+        pa.field(
+            f.name,
+            _ARROW[f.type],
+            nullable=not f.required,
+            metadata={"description": f.description},
+        )
+        for f in table.fields
+    ]
+    meta = {k.encode(): v.encode() for k, v in (metadata or {}).items()}
+    return pa.schema(fields, metadata=meta or None)
+
+
+def pandas_dtypes(table: Table) -> dict[str, object]:
+    """Return pandas dtypes for the loaders: categoricals for vocabularies, nullable numbers."""
+    out: dict[str, object] = {}
+    for f in table.fields:
+        if f.vocabulary is not None:
+            out[f.name] = pd.CategoricalDtype(categories=f.terms(), ordered=False)
+        elif f.type == "string":
+            out[f.name] = pd.StringDtype()
+        elif f.type == "number":
+            out[f.name] = pd.Float64Dtype()
+        elif f.type == "integer":
+            out[f.name] = pd.Int64Dtype()
+        elif f.type == "boolean":
+            out[f.name] = pd.BooleanDtype()
+        elif f.type == "date":
+            out[f.name] = "datetime64[s]"
+    return out
+
+
+def frictionless_schema(table: Table) -> dict[str, object]:
+    """Return the Frictionless Table Schema of ``table``."""
+    fields = []
+    for f in table.fields:
+        spec: dict[str, object] = {
+            "name": f.name,
+            "type": _FRICTIONLESS[f.type],
+            "description": f.description,
+        }
+        constraints: dict[str, object] = {}
+        if f.required:
+            constraints["required"] = True
+        if f.terms() is not None:
+            constraints["enum"] = f.terms()
+        if constraints:
+            spec["constraints"] = constraints
+        if f.unit:
+            spec["unit"] = f.unit
+        fields.append(spec)
+    out: dict[str, object] = {"fields": fields, "primaryKey": list(table.primary_key)}
+    if table.foreign_keys:
+        out["foreignKeys"] = [
+            {
+                "fields": list(fk.fields),
+                "reference": {"resource": fk.reference_table, "fields": list(fk.reference_fields)},
+            }
+            for fk in table.foreign_keys
+        ]
+    return out
+
+
+def datapackage(
+    tables: list[str], version: str, raw_sha256: str, file_sha256: Mapping[str, str]
+) -> dict[str, object]:
+    """Return the Frictionless data package descriptor for the written ``tables``."""
+    resources = []
+    for name in tables:
+        table = TABLES[name]
+        resources.append(
+            {
+                "name": table.name,
+                "title": table.title,
+                "description": table.description,
+                "path": table.path,
+                "format": "parquet",
+                "mediatype": "application/vnd.apache.parquet",
+                "hash": f"sha256:{file_sha256[table.path]}",
+                "schema": frictionless_schema(table),
+            }
+        )
+    return {
+        "profile": "tabular-data-package",
+        "name": DATASET_NAME,
+        "title": DATASET_TITLE,
+        "version": version,
+        "licenses": [
+            {
+                "name": DATA_LICENCE,
+                "path": "https://creativecommons.org/licenses/by/4.0/",
+                "title": "Creative Commons Attribution 4.0",
+            }
+        ],
+        "sources": [{"title": "Public documents listed in documents.parquet (url column)"}],
+        "custom": {"raw_sha256": raw_sha256},
+        "resources": resources,
+    }
+
+
+def data_dictionary(tables: list[str], version: str, row_counts: Mapping[str, int]) -> str:
+    """Return the Markdown data dictionary for the written ``tables``."""
+    lines = [
+        f"# {DATASET_TITLE}: data dictionary",
+        "",
+        f"Dataset version {version}. Generated by `make data` from `analysis.schema`; "
+        "do not edit by hand.",
+        "",
+        "Read before citing a number:",
+        "",
+        "* **Referred is not removed.** Europol's referral action days report items *referred* "
+        "or *assessed*; removal is the platform's voluntary decision (`items_referred` vs "
+        "`items_removed`).",
+        "* **Accounts are not bots and channels.** Telegram's ISIS Watch counts *bots and "
+        "channels* (`bots_and_channels_banned`); 2018-2019 press copies say *accounts and bots*; "
+        "Etidal counts *pieces of content* and *channels*; Telegram's 2024+ page counts "
+        "*communities*. They are different metrics.",
+        "* **A month-to-date count is not a month.** `period_kind = to_date` and "
+        "`is_partial_period = true` mark counts that stop before their period ends.",
+        "* **Qualifiers matter.** `more_than 26000` is a lower bound; `value_low`/`value_high` "
+        "carry the interval.",
+        "* **Conflicts are kept.** `series` picks one figure per key by a written rule and counts "
+        "the alternatives; `conflicts` lists every disagreement. Nothing is silently resolved.",
+        "* `per_day` and every `countries_listed`, `relative_difference` value are derived by code.",
+        "",
+        "## Tables",
+        "",
+        "| table | rows | primary key | description |",
+        "|---|---|---|---|",
+    ]
+    for name in tables:
+        t = TABLES[name]
+        lines.append(
+            f"| `{t.path}` | {row_counts.get(name, 0)} | {', '.join(t.primary_key)} "
+            f"| {t.description} |"
+        )
+    for name in tables:
+        t = TABLES[name]
+        lines += ["", f"## `{t.name}`: {t.title}", "", t.description, ""]
+        lines += ["| column | type | required | unit | description |", "|---|---|---|---|---|"]
+        for f in t.fields:
+            desc = f.description
+            if f.vocabulary:
+                desc += f" Vocabulary: [{f.vocabulary}](#vocabulary-{f.vocabulary})."
+            lines.append(
+                f"| `{f.name}` | {f.type} | {'yes' if f.required else 'no'} "
+                f"| {f.unit or ''} | {desc} |"
+            )
+    lines += ["", "## Vocabularies"]
+    for vname, terms in vocab.VOCABULARIES.items():
+        lines += ["", f"### Vocabulary: {vname}", "", "| term | definition |", "|---|---|"]
+        for term in sorted(terms):
+            lines.append(f"| `{term}` | {terms[term]} |")
+    lines.append("")
+    return "\n".join(lines)

@@ -387,31 +387,42 @@ class ParametricSurvival:
         self.params_ = self.summary["estimate"].copy()
 
     def _profile_cure_ci(self) -> tuple[float, float]:
-        """Profile-likelihood interval of the cure fraction (boundaries 0 and 1 allowed)."""
+        """Profile-likelihood interval of the cure fraction (boundaries 0 and 1 allowed).
+
+        The bound on ``eta = logit(pi)`` solves ``l_p(eta) = l_max - chi2_1(1 - alpha) / 2``;
+        the search starts at the Wald bound and widens until the crossing is bracketed.  When
+        the profile never drops that far the interval reaches 0 (or 1).
+        """
         fam, data, theta = self.distribution, self._data, self._theta
         crit = self.log_likelihood_ - 0.5 * stats.chi2.ppf(1.0 - self.alpha, 1)
+        warm = [theta.copy()]
 
         def gap(eta: float) -> float:
-            th, ll = par.fit_cure(fam, data, theta, eta_fixed=eta)
+            th, ll = par.fit_cure(fam, data, warm[0], eta_fixed=eta)
+            warm[0] = th
             return ll - crit
 
         eta_hat = float(theta[2])
-        out = []
-        for far in (-30.0, 30.0):
-            target = eta_hat + far
-            if gap(target) > 0:  # likelihood never drops enough: interval reaches the boundary
-                out.append(float(special.expit(target)) if far > 0 else 0.0)
-                if far > 0:
-                    out[-1] = 1.0
+        se = float(np.sqrt(self._cov[2, 2]))
+        width = self._zval * se if np.isfinite(se) and se > 0 else 1.0
+        bounds = []
+        for direction in (-1.0, 1.0):
+            warm[0] = theta.copy()
+            inner, dist = eta_hat, float(np.clip(width, 0.05, 5.0))
+            outer = eta_hat + direction * dist
+            while gap(outer) > 0:
+                if dist >= 40.0:
+                    outer = None
+                    break
+                inner, dist = outer, 2.0 * dist
+                outer = eta_hat + direction * dist
+            if outer is None:
+                bounds.append(0.0 if direction < 0 else 1.0)
                 continue
-            # bracket the crossing with growing steps before bisection
-            step = np.sign(far) * 0.5
-            inner, outer = eta_hat, eta_hat + step
-            while gap(outer) > 0 and abs(outer - eta_hat) < 30:
-                inner, outer = outer, eta_hat + 2.0 * (outer - eta_hat)
-            root = optimize.brentq(gap, inner, outer, xtol=1e-6)
-            out.append(float(special.expit(root)))
-        return out[0], out[1]
+            warm[0] = theta.copy()
+            root = optimize.brentq(gap, inner, outer, xtol=1e-7)
+            bounds.append(float(special.expit(root)))
+        return bounds[0], bounds[1]
 
     # ------------------------------------------------------------- prediction
     def _check(self) -> None:

@@ -1,0 +1,227 @@
+"""Small tables and numbers the notebooks plot and quote.
+
+Everything a notebook computes beyond plotting lives here, so the notebooks stay thin and
+these summaries can be tested and reused by report authors.  Inputs are the DataFrames of
+:mod:`analysis.load`; outputs are DataFrames or plain ``dict`` s ready for
+:func:`analysis.reports.write_numbers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis import vocab
+
+COMPLETE_PERIOD_KINDS = ("day", "week", "month", "quarter", "half_year", "year")
+"""Calendar periods; ``to_date`` (partial) counts are added on request."""
+
+LOWER_BOUND_QUALIFIERS = ("more_than", "at_least")
+UPPER_BOUND_QUALIFIERS = ("less_than", "at_most")
+
+
+def _str(series: pd.Series) -> pd.Series:
+    return series.astype("string")
+
+
+def dataset_overview(
+    figures: pd.DataFrame, documents: pd.DataFrame, conflicts: pd.DataFrame
+) -> dict[str, object]:
+    """Headline counts a reader must know before citing a number.
+
+    Returns
+    -------
+    dict
+        ``n_figures``, ``n_documents``, ``n_platforms``, ``n_originators``, first and last
+        year covered, share of figures from primary documents, share checked against a
+        stored copy, share with a qualifier other than exact, share of partial periods, number
+        of figures that are lower bounds, number of conflicts and of conflicts not explained
+        by the qualifiers, the largest relative difference among those.
+    """
+    docs = documents.set_index("document_id")
+    kind = _str(figures["document_id"].map(docs["source_kind"].astype("string")))
+    qualifier = _str(figures["qualifier"])
+    partial = figures["is_partial_period"].astype("boolean").fillna(False)
+    years = pd.to_datetime(figures["period_end"]).dt.year
+    incompatible = conflicts[~conflicts["compatible_within_qualifiers"].astype(bool)]
+    return {
+        "n_figures": len(figures),
+        "n_documents": len(documents),
+        "n_platforms": int(figures["platform"].nunique()),
+        "n_originators": int(documents["originator"].nunique()),
+        "first_year": int(years.min()),
+        "last_year": int(years.max()),
+        "share_figures_from_primary_documents": float((kind == "primary").mean()),
+        "share_figures_checked": float((_str(figures["check_status"]) == "checked").mean()),
+        "share_figures_qualified": float((qualifier != "exact").mean()),
+        "n_figures_lower_bound": int(qualifier.isin(LOWER_BOUND_QUALIFIERS).sum()),
+        "n_figures_partial_period": int(partial.sum()),
+        "share_figures_partial_period": float(partial.mean()),
+        "n_conflicts": len(conflicts),
+        "n_conflicts_beyond_qualifiers": len(incompatible),
+        "max_relative_difference_beyond_qualifiers": (
+            float(incompatible["relative_difference"].max()) if len(incompatible) else 0.0
+        ),
+    }
+
+
+def coverage_by_platform_year(figures: pd.DataFrame) -> pd.DataFrame:
+    """Figures per platform (rows) and year of ``period_end`` (columns, every year shown)."""
+    frame = figures.assign(
+        year=pd.to_datetime(figures["period_end"]).dt.year,
+        platform=_str(figures["platform"]),
+    )
+    table = frame.pivot_table(index="platform", columns="year", values="figure_id",
+                              aggfunc="count", fill_value=0)
+    years = range(int(frame["year"].min()), int(frame["year"].max()) + 1)
+    table = table.reindex(columns=list(years), fill_value=0)
+    order = table.sum(axis=1).sort_values(ascending=False, kind="mergesort").index
+    return table.loc[order].astype("int64")
+
+
+def counts_in_vocabulary_order(values: pd.Series, vocabulary: str) -> pd.Series:
+    """Counts of each term of ``vocabulary`` (declared order; unused terms dropped)."""
+    terms = list(vocab.VOCABULARIES[vocabulary])
+    counts = _str(values).value_counts()
+    return counts.reindex(terms).dropna().astype("int64")
+
+
+def conflicts_by_platform(conflicts: pd.DataFrame) -> pd.DataFrame:
+    """Conflicts with a readable label, sorted by platform then relative difference."""
+    frame = conflicts.assign(platform=_str(conflicts["platform"]),
+                             metric=_str(conflicts["metric"]))
+    return frame.sort_values(["platform", "relative_difference"], kind="mergesort").reset_index(
+        drop=True
+    )
+
+
+def per_day_periods(
+    series: pd.DataFrame,
+    platform: str | Sequence[str],
+    metric: str,
+    targets: Sequence[str] | None = None,
+    *,
+    period_kinds: Sequence[str] = ("month", "quarter", "half_year"),
+    include_to_date: bool = True,
+    min_days: int = 28,
+) -> pd.DataFrame:
+    """Per-day rates of one metric over time, ready for :func:`analysis.plots.plot_periods`.
+
+    Keeps whole-metric rows (``subset`` null) of ``series`` with a per-day rate, of the
+    given ``period_kinds`` and, if ``include_to_date``, to-date counts of at least
+    ``min_days`` days (shown as partial periods).  Stated rates are kept as they are.
+    """
+    platforms = [platform] if isinstance(platform, str) else list(platform)
+    frame = series[
+        _str(series["platform"]).isin(platforms)
+        & (_str(series["metric"]) == metric)
+        & series["subset"].isna()
+        & series["per_day"].notna()
+    ]
+    if targets is not None:
+        frame = frame[_str(frame["target"]).isin(list(targets))]
+    kinds = _str(frame["period_kind"])
+    days = (pd.to_datetime(frame["period_end"]) - pd.to_datetime(frame["period_start"])).dt.days + 1
+    keep = kinds.isin(list(period_kinds))
+    if include_to_date:
+        keep |= (kinds == "to_date") & (days >= min_days)
+    out = frame[keep].copy()
+    out["platform"] = _str(out["platform"])
+    out["target"] = _str(out["target"])
+    out["qualifier"] = _str(out["qualifier"])
+    out["per_day"] = out["per_day"].astype("float64")
+    return out.sort_values(["platform", "target", "period_start"], kind="mergesort").reset_index(
+        drop=True
+    )
+
+
+def rate_extremes(frame: pd.DataFrame, prefix: str) -> dict[str, object]:
+    """Highest and latest per-day rate of complete periods in ``frame`` (numbers dict)."""
+    complete = frame[~frame["is_partial_period"].astype("boolean").fillna(False)]
+    if complete.empty:
+        return {f"{prefix}_n_periods": 0}
+    top = complete.loc[complete["per_day"].idxmax()]
+    last = complete.sort_values("period_end", kind="mergesort").iloc[-1]
+    return {
+        f"{prefix}_n_periods": len(frame),
+        f"{prefix}_n_partial": int(len(frame) - len(complete)),
+        f"{prefix}_max_per_day": float(top["per_day"]),
+        f"{prefix}_max_period_start": top["period_start"],
+        f"{prefix}_max_period_end": top["period_end"],
+        f"{prefix}_latest_per_day": float(last["per_day"]),
+        f"{prefix}_latest_period_start": last["period_start"],
+        f"{prefix}_latest_period_end": last["period_end"],
+        f"{prefix}_first_year": int(pd.Timestamp(frame["period_start"].min()).year),
+        f"{prefix}_last_year": int(pd.Timestamp(frame["period_end"].max()).year),
+    }
+
+
+def daily_counts_around(
+    figures: pd.DataFrame,
+    platform: str,
+    metric: str,
+    start: str,
+    end: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Single-day figures of a metric between ``start`` and ``end``, and its stated daily rates.
+
+    Returns
+    -------
+    days, baseline
+        ``days``: one row per day (the preferred figure: primary and complete before copies,
+        then the larger figure_id tie-break), with ``n_alternatives`` and the
+        ``other_values`` that disagree.  ``baseline``: figures of the same metric stated as
+        a rate per day, or a yearly per-day range (e.g. "200-300 a day"), with
+        ``value_low``/``value_high``.
+    """
+    same = figures[(_str(figures["platform"]) == platform) & (_str(figures["metric"]) == metric)]
+    kinds = _str(same["period_kind"])
+    starts = pd.to_datetime(same["period_start"])
+    window = (starts >= pd.Timestamp(start)) & (starts <= pd.Timestamp(end))
+    single = same[(kinds == "day") & window].copy()
+    single["partial_rank"] = single["is_partial_period"].astype("boolean").fillna(False).astype(int)
+    single = single.sort_values(["period_start", "partial_rank", "figure_id"], kind="mergesort")
+    rows = []
+    for day, group in single.groupby("period_start", sort=True):
+        best = group.iloc[0]
+        others = sorted({float(v) for v in group["value"].iloc[1:] if float(v) != float(best["value"])})
+        rows.append({
+            "date": pd.Timestamp(day),
+            "value": float(best["value"]),
+            "qualifier": str(best["qualifier"]),
+            "figure_id": str(best["figure_id"]),
+            "target": str(best["target"]),
+            "n_alternatives": len(group) - 1,
+            "other_values": others,
+        })
+    days = pd.DataFrame(rows, columns=["date", "value", "qualifier", "figure_id", "target",
+                                        "n_alternatives", "other_values"])
+    rate = same[_str(same["rate_per"]).fillna("") == "day"]
+    yearly = same[(kinds == "year") & same["value_low"].notna()]
+    baseline = pd.concat([rate, yearly]).drop_duplicates("figure_id")
+    baseline = baseline.sort_values("figure_id", kind="mergesort").reset_index(drop=True)
+    return days.reset_index(drop=True), baseline
+
+
+def action_days_table(action_days: pd.DataFrame) -> pd.DataFrame:
+    """Action days with known dates, with ``countries`` (listed or stated) and ``providers``.
+
+    ``countries`` is the stated number when given, else the number of codes listed;
+    ``countries_is_listed_only`` flags the latter (a lower bound: lists may be partial).
+    """
+    frame = action_days[action_days["start_date"].notna()].copy()
+    stated = frame["countries_stated"].astype("Float64")
+    listed = frame["countries_listed"].astype("Float64")
+    frame["countries"] = stated.fillna(listed).astype("float64")
+    frame["countries_is_listed_only"] = stated.isna().to_numpy()
+    frame["providers"] = frame["platforms_stated"].astype("Float64").astype("float64")
+    end = frame["end_date"].fillna(frame["start_date"])
+    frame["duration_days"] = (pd.to_datetime(end) - pd.to_datetime(frame["start_date"])).dt.days + 1
+    return frame.sort_values(["start_date", "action_id"], kind="mergesort").reset_index(drop=True)
+
+
+def ratio_to_range(value: float, low: float, high: float) -> tuple[float, float]:
+    """``value / high`` and ``value / low``: how many times a count exceeds a stated range."""
+    return float(value / high), float(value / low) if low > 0 else float(np.inf)

@@ -12,10 +12,11 @@ from analysis.etl.intervals import figure_interval, rounding_half_width, signifi
 from analysis.etl.series import PREFERENCE_RULE, select_series
 
 D = dt.date
+H1_START, H1_END = D(2017, 1, 1), D(2017, 6, 30)
 
 
 def figure(figure_id: str, value: float, *, document_id: str = "doc_a", qualifier: str = "exact",
-           start: dt.date = D(2017, 1, 1), end: dt.date = D(2017, 6, 30), kind: str = "half_year",
+           start: dt.date = H1_START, end: dt.date = H1_END, kind: str = "half_year",
            check_status: str = "checked", value_text: str | None = None, metric: str = "accounts_suspended",
            subset: str | None = None) -> dict:
     return {

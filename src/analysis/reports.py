@@ -37,8 +37,8 @@ KERNEL_NAME = "python3"
 """Kernel the notebooks run on (jupyter_client maps its ``python`` to ``sys.executable``)."""
 
 FAST_PARAMETERS: Mapping[str, Mapping[str, Any]] = {
-    "04_survival_reappearance": {"n_families": 300, "n_bootstrap": 20},
-    "05_cat_and_mouse": {"simulation_days": 240, "n_simulations": 4, "fit_days": 240},
+    "04_survival_reappearance": {"observation_days": 120},
+    "05_cat_and_mouse": {"simulation_days": 240, "n_simulations": 3, "fit_days": 120},
 }
 """Small sizes injected by ``fast=True`` (tests), per notebook, on top of ``fast=True``."""
 

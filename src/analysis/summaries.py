@@ -9,6 +9,7 @@ these summaries can be tested and reused by report authors.  Inputs are the Data
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -106,12 +107,15 @@ def per_day_periods(
     period_kinds: Sequence[str] = ("month", "quarter", "half_year"),
     include_to_date: bool = True,
     min_days: int = 28,
+    max_days: int | None = None,
 ) -> pd.DataFrame:
     """Per-day rates of one metric over time, ready for :func:`analysis.plots.plot_periods`.
 
     Keeps whole-metric rows (``subset`` null) of ``series`` with a per-day rate, of the
     given ``period_kinds`` and, if ``include_to_date``, to-date counts of at least
-    ``min_days`` days (shown as partial periods).  Stated rates are kept as they are.
+    ``min_days`` days (shown as partial periods).  Periods longer than ``max_days`` (e.g.
+    cumulative totals since a unit was founded) are dropped when it is given.  Stated rates
+    are kept as they are.
     """
     platforms = [platform] if isinstance(platform, str) else list(platform)
     frame = series[
@@ -127,6 +131,8 @@ def per_day_periods(
     keep = kinds.isin(list(period_kinds))
     if include_to_date:
         keep |= (kinds == "to_date") & (days >= min_days)
+    if max_days is not None:
+        keep &= days <= max_days
     out = frame[keep].copy()
     out["platform"] = _str(out["platform"])
     out["target"] = _str(out["target"])
@@ -225,3 +231,54 @@ def action_days_table(action_days: pd.DataFrame) -> pd.DataFrame:
 def ratio_to_range(value: float, low: float, high: float) -> tuple[float, float]:
     """``value / high`` and ``value / low``: how many times a count exceeds a stated range."""
     return float(value / high), float(value / low) if low > 0 else float(np.inf)
+
+
+def anchor_bans_per_day(
+    series: pd.DataFrame,
+    *,
+    platform: str = "telegram",
+    metric: str = "bots_and_channels_banned",
+    target: str = "islamic_state",
+    year: int = 2017,
+) -> dict[str, object]:
+    """Median per-day rate of complete months of a published series: a calibration anchor.
+
+    The default is Telegram's ISIS Watch channel, Islamic State bots and channels banned per
+    day, complete months of 2017.  Returns the median, the number of months and their span.
+    """
+    rates = per_day_periods(series, platform, metric, [target], period_kinds=("month",),
+                            include_to_date=False)
+    rates = rates[pd.to_datetime(rates["period_start"]).dt.year == year]
+    if rates.empty:
+        raise ValueError(f"no complete months of {platform}/{metric}/{target} in {year}")
+    return {
+        "anchor_bans_per_day": float(rates["per_day"].median()),
+        "anchor_n_months": len(rates),
+        "anchor_first_month": rates["period_start"].min(),
+        "anchor_last_month": rates["period_start"].max(),
+        "anchor_figure_ids": ";".join(rates["figure_id"].astype(str)),
+    }
+
+
+def read_channel_events(path: str | Path) -> pd.DataFrame:
+    """Read a channel event table (``.csv`` or ``.parquet``) and validate it.
+
+    CSV time columns are parsed as numbers (days) when every value is numeric, else as
+    dates.  See :mod:`analysis.channels` for the columns.
+    """
+    from analysis.channels import TIME_COLUMNS, validate_channel_events
+
+    file = Path(path)
+    if file.suffix == ".parquet":
+        frame = pd.read_parquet(file)
+    else:
+        frame = pd.read_csv(file, dtype={"channel_id": "string", "family_id": "string",
+                                         "predecessor_id": "string", "end_reason": "string"})
+        for column in TIME_COLUMNS:
+            if column in frame.columns and frame[column].dtype == object:
+                numeric = pd.to_numeric(frame[column], errors="coerce")
+                if numeric.notna().sum() == frame[column].notna().sum():
+                    frame[column] = numeric
+                else:
+                    frame[column] = pd.to_datetime(frame[column])
+    return validate_channel_events(frame, source=str(file))

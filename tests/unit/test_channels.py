@@ -108,7 +108,9 @@ def test_wrong_type_time(table: pd.DataFrame) -> None:
 
 
 def test_mixed_time_types(table: pd.DataFrame) -> None:
-    _raises(table.assign(observation_end=pd.Timestamp("2020-01-01")), "mixed time types", "created_at")
+    _raises(
+        table.assign(observation_end=pd.Timestamp("2020-01-01")), "mixed time types", "created_at"
+    )
 
 
 def test_missing_required_value(table: pd.DataFrame) -> None:

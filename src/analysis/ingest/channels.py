@@ -40,7 +40,6 @@ is line ``n + 1``), the column and the value.  Outputs hash ``channel_id``, ``fa
 
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 
@@ -351,7 +350,7 @@ def _check_duplicates(ids: pd.Series, source: str | None) -> None:
 
 def _end_reasons(frame: pd.DataFrame, source: str | None) -> pd.Series:
     if "end_reason" not in frame.columns:
-        return pd.Series(pd.NA, index=frame.index, dtype="object")
+        return pd.Series([None] * len(frame), index=frame.index, dtype="object")
     values = frame["end_reason"].astype("string").str.strip().str.lower()
     values = values.mask(values == "").astype("object").where(lambda s: s.notna(), None)
     allowed = {"banned", "went_dark", "deleted", "unknown"}
@@ -401,9 +400,6 @@ def _default_end(
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return stamp
-
-
-_LOCATION = re.compile(r"^(?:.*?, )?(?:row \d+, )?(?:column '[^']*': )?")
 
 
 def _as_ingest_error(error: ChannelTableError, source: str | None) -> IngestError:

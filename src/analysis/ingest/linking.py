@@ -31,17 +31,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_datetime64_any_dtype
+from scipy import sparse
 
 from analysis.errors import ChannelTableError
 
 DEFAULT_WINDOW_DAYS = 14.0
 DEFAULT_THRESHOLD = 0.75
+DEFAULT_COMMON_WORD_SHARE = 0.02
+_COMMON_WORD_MIN_COUNT = 10
 _NGRAM = 3
 
 _PREFIXES = ("new", "the", "real", "official", "true", "backup", "my", "our")
@@ -90,6 +94,34 @@ def normalise_name(name: str) -> str:
             joined = joined[len(prefix) :]
             break
     return joined
+
+
+def name_words(name: str) -> list[str]:
+    """Lower-case words of a handle or title (accents removed, trailing digits dropped)."""
+    text = unicodedata.normalize("NFKD", str(name)).lower()
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    words = (re.sub(r"[^0-9a-z@\u0600-\u06ff]", "", w) for w in re.split(r"[\s_\-.]+", text))
+    return [w for w in (re.sub(r"\d+$", "", w) for w in words) if w]
+
+
+def common_words(names: Iterable[object], share: float = DEFAULT_COMMON_WORD_SHARE) -> set[str]:
+    """Words found in at least ``share`` of the names (and in at least 10 of them).
+
+    Such words ("news", "media") say little about lineage, like stop words; they are left out
+    of comparisons so that two unrelated "<name> News" channels do not look alike.
+    """
+    texts = [name_words(v) for v in names if isinstance(v, str) and v]
+    counts = Counter(w for words in texts for w in set(words))
+    floor = max(_COMMON_WORD_MIN_COUNT, share * len(texts))
+    return {w for w, k in counts.items() if k >= floor}
+
+
+def _comparable(name: object, common: set[str]) -> str:
+    if not isinstance(name, str) or not name:
+        return ""
+    words = name_words(name)
+    kept = [w for w in words if w not in common]
+    return normalise_name(" ".join(kept) if kept else " ".join(words))
 
 
 def osa_distance(a: str, b: str, max_distance: int | None = None) -> int:
@@ -171,6 +203,7 @@ def link_successors(
     title_column: str = "title",
     predecessor_reasons: Iterable[str] = ("banned",),
     one_to_one: bool = True,
+    common_word_share: float = DEFAULT_COMMON_WORD_SHARE,
 ) -> pd.DataFrame:
     """Add ``predecessor_id`` and ``family_id`` by linking re-created channels to banned ones.
 
@@ -189,6 +222,9 @@ def link_successors(
         ``end_reason`` values that make a channel a possible predecessor.
     one_to_one
         At most one successor per predecessor (and always one predecessor per successor).
+    common_word_share
+        Words in at least this share of a column's names (and at least 10 names) are left out
+        of comparisons (:func:`common_words`).
 
     Returns
     -------
@@ -220,38 +256,33 @@ def link_successors(
     created = _as_days(out["created_at"])
     ended = _as_days(out["ended_at"], origin=out["created_at"])
     ids = out["channel_id"].astype("string").to_numpy(dtype=object)
-    normalised = {
-        c: [normalise_name(v) if isinstance(v, str) else "" for v in out[c].astype(object)]
-        for c in name_columns
-    }
-    grams = {c: [ngrams(v) if v else frozenset() for v in normalised[c]] for c in name_columns}
+    normalised = {}
+    for c in name_columns:
+        values = out[c].astype(object).tolist()
+        common = common_words(values, common_word_share)
+        normalised[c] = [_comparable(v, common) for v in values]
 
     reasons = set(predecessor_reasons)
     is_pred = out["end_reason"].astype(object).isin(reasons).to_numpy() & ~np.isnan(ended)
     pred_index = np.flatnonzero(is_pred)
     pred_index = pred_index[np.argsort(ended[pred_index], kind="stable")]
     pred_end = ended[pred_index]
+    features = {c: _NameFeatures.build(normalised[c], pred_index) for c in name_columns}
 
     candidates: list[_Candidate] = []
     for succ in np.argsort(created, kind="stable"):
-        lo = np.searchsorted(pred_end, created[succ] - window_days, side="left")
-        hi = np.searchsorted(pred_end, created[succ], side="right")
-        for k in range(lo, hi):
-            pred = int(pred_index[k])
-            if pred == succ:
-                continue
-            score = 0.0
-            for c in name_columns:
-                a, b = normalised[c][pred], normalised[c][succ]
-                if not a or not b:
-                    continue
-                score = max(score, _pair_score(a, b, grams[c][pred], grams[c][succ], threshold))
-                if score >= 1.0:
-                    break
-            if score >= threshold:
-                candidates.append(
-                    _Candidate(score, float(created[succ] - pred_end[k]), pred, int(succ))
-                )
+        lo = int(np.searchsorted(pred_end, created[succ] - window_days, side="left"))
+        hi = int(np.searchsorted(pred_end, created[succ], side="right"))
+        if hi <= lo:
+            continue
+        best = np.zeros(hi - lo)
+        for c in name_columns:
+            best = np.maximum(best, features[c].scores(int(succ), lo, hi, threshold))
+        for k in np.flatnonzero(best >= threshold):
+            pred = int(pred_index[lo + k])
+            if pred != succ:
+                gap = float(created[succ] - pred_end[lo + k])
+                candidates.append(_Candidate(float(best[k]), gap, pred, int(succ)))
 
     candidates.sort(key=lambda c: (-c.score, c.gap_days, ids[c.successor], ids[c.predecessor]))
     predecessor = np.full(len(out), -1, dtype=np.int64)
@@ -282,16 +313,79 @@ def link_successors(
     return out
 
 
-def _pair_score(a: str, b: str, ga: frozenset[str], gb: frozenset[str], threshold: float) -> float:
-    if a == b:
-        return 1.0
-    jaccard = len(ga & gb) / len(ga | gb)
-    longest = max(len(a), len(b))
-    budget = int(np.floor((1.0 - max(threshold, jaccard)) * longest + 1e-9))
-    if abs(len(a) - len(b)) > budget:
-        return jaccard
-    distance = osa_distance(a, b, max_distance=budget)
-    return max(jaccard, 1.0 - distance / longest)
+@dataclass(frozen=True)
+class _NameFeatures:
+    """Vectorised screening of one name column (rows of predecessors in ban order).
+
+    The 3-gram Jaccard index of a successor against a block of predecessors comes from a
+    sparse product; the edit distance is computed only for pairs that pass two necessary
+    conditions of ``1 - distance / longest >= threshold``: the length difference and half the
+    L1 distance of letter counts are at most the edit budget.
+    """
+
+    names: list[str]
+    grams: sparse.csr_matrix  # all rows x grams (0/1)
+    pred_grams: sparse.csr_matrix  # predecessor rows (ban order) x grams
+    n_grams: np.ndarray
+    lengths: np.ndarray
+    letters: np.ndarray  # rows x 27 letter counts
+    pred_index: np.ndarray
+
+    @classmethod
+    def build(cls, names: list[str], pred_index: np.ndarray) -> _NameFeatures:
+        vocabulary: dict[str, int] = {}
+        rows, cols = [], []
+        for i, name in enumerate(names):
+            if name:
+                for gram in ngrams(name):
+                    rows.append(i)
+                    cols.append(vocabulary.setdefault(gram, len(vocabulary)))
+        shape = (len(names), max(len(vocabulary), 1))
+        data = np.ones(len(rows), dtype=np.float64)
+        grams = sparse.csr_matrix((data, (rows, cols)), shape=shape)
+        letters = np.zeros((len(names), 27), dtype=np.int32)
+        for i, name in enumerate(names):
+            for ch in name:
+                code = ord(ch) - 97
+                letters[i, code if 0 <= code < 26 else 26] += 1
+        return cls(
+            names=names,
+            grams=grams,
+            pred_grams=grams[pred_index],
+            n_grams=np.asarray(grams.sum(axis=1)).ravel(),
+            lengths=np.array([len(n) for n in names], dtype=np.int64),
+            letters=letters,
+            pred_index=pred_index,
+        )
+
+    def scores(self, succ: int, lo: int, hi: int, threshold: float) -> np.ndarray:
+        """Similarity of ``succ`` to predecessors ``lo:hi``; values below threshold are rough."""
+        block = self.pred_index[lo:hi]
+        out = np.zeros(hi - lo)
+        if not self.names[succ]:
+            return out
+        shared = np.asarray(self.pred_grams[lo:hi] @ self.grams[succ].T.toarray()).ravel()
+        union = self.n_grams[block] + self.n_grams[succ] - shared
+        valid = self.lengths[block] > 0
+        out[valid] = shared[valid] / union[valid]
+        longest = np.maximum(self.lengths[block], self.lengths[succ])
+        budget = np.floor((1.0 - threshold) * longest + 1e-9).astype(np.int64)
+        letter_gap = np.abs(self.letters[block] - self.letters[succ]).sum(axis=1)
+        edit_ok = (
+            valid
+            & (out < 1.0)
+            & (np.abs(self.lengths[block] - self.lengths[succ]) <= budget)
+            & (letter_gap <= 2 * budget)
+        )
+        name = self.names[succ]
+        for k in np.flatnonzero(edit_ok):
+            other = self.names[block[k]]
+            if other == name:
+                out[k] = 1.0
+                continue
+            distance = osa_distance(other, name, max_distance=int(budget[k]))
+            out[k] = max(out[k], 1.0 - distance / longest[k])
+        return out
 
 
 def _creates_cycle(predecessor: np.ndarray, pred: int, succ: int) -> bool:
@@ -366,10 +460,13 @@ def _mutate_title(title: str, rng: np.random.Generator) -> str:
     return f"{rng.choice(['New', 'The'])} {title}"
 
 
-def synthetic_names(events: pd.DataFrame, seed: int | np.random.Generator | None = None) -> pd.DataFrame:
+def synthetic_names(
+    events: pd.DataFrame, seed: int | np.random.Generator | None = None
+) -> pd.DataFrame:
     """Give SYNTHETIC handles and titles to a simulated channel event table.
 
-    New families get random pronounceable tokens (2-4 consonant-vowel syllables; a third
+    New families get random pronounceable tokens (3-4 consonant-vowel syllables, as Telegram
+    handles have at least 5 characters; a third
     of handles also carry a generic word, titles are "<Token> <Word>"); a re-creation gets its
     family's base name mutated like re-created channels are (suffix digits, ``_v2``/``_backup``
     suffixes, ``new_``/``the_`` prefixes, adjacent letter swaps, digit-for-letter swaps,
@@ -412,22 +509,23 @@ def synthetic_names(events: pd.DataFrame, seed: int | np.random.Generator | None
     handles: list[str | None] = [None] * len(out)
     titles: list[str | None] = [None] * len(out)
     bases: list[str | None] = [None] * len(out)
+    base_titles: list[str | None] = [None] * len(out)
     used: set[str] = set()
     for i in order:
         p = parent[i]
         if p >= 0 and bases[p] is not None:
-            bases[i] = bases[p]
+            bases[i], base_titles[i] = bases[p], base_titles[p]
             handles[i] = _mutate_handle(bases[p], rng)
-            titles[i] = _mutate_title(titles[p], rng)
+            titles[i] = _mutate_title(base_titles[p], rng)
             continue
-        token = _token(rng, int(rng.integers(2, 5)))
+        token = _token(rng, int(rng.integers(3, 5)))
         while token in used:
-            token = _token(rng, int(rng.integers(2, 5)))
+            token = _token(rng, int(rng.integers(3, 5)))
         used.add(token)
         bases[i] = token
         word = str(rng.choice(_TITLE_WORDS))
         handles[i] = f"{token}_{word.lower()}" if rng.random() < 1 / 3 else token
-        titles[i] = f"{token.capitalize()} {word}"
+        titles[i] = base_titles[i] = f"{token.capitalize()} {word}"
         if handles[i] != token:
             bases[i] = handles[i]
     out["handle"] = pd.array(handles, dtype="string")

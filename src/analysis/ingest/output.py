@@ -48,13 +48,9 @@ def write_table_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in {".parquet", ".csv"}:
-        raise IngestError(
-            "output must end in .parquet or .csv", file=target, value=target.suffix
-        )
+        raise IngestError("output must end in .parquet or .csv", file=target, value=target.suffix)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
     tmp = Path(tmp_name)
     try:

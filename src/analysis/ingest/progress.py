@@ -61,7 +61,7 @@ def run_query(
     def work() -> None:
         try:
             outcome["frame"] = con.execute(sql, params).fetchdf()
-        except BaseException as error:  # noqa: BLE001 - handed to the calling thread
+        except BaseException as error:  # handed to the calling thread
             outcome["error"] = error
 
     worker = threading.Thread(target=work, name="duckdb-ingest", daemon=True)

@@ -63,9 +63,7 @@ def check_survival_data(
     else:
         raw = np.asarray(event_observed)
         if raw.shape != (n,):
-            raise ModelError(
-                f"event_observed: length {raw.size} differs from durations length {n}"
-            )
+            raise ModelError(f"event_observed: length {raw.size} differs from durations length {n}")
         if raw.dtype == bool:
             e = raw
         else:

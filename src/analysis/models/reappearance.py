@@ -85,7 +85,9 @@ def _successor_by_predecessor(table: pd.DataFrame, banned: pd.DataFrame) -> pd.S
     """Earliest-created channel naming each banned channel as predecessor (or NA)."""
     if "predecessor_id" not in table.columns:
         return pd.Series(pd.NA, index=banned.index, dtype="string")
-    named = table.loc[table["predecessor_id"].notna(), ["predecessor_id", "channel_id", "created_at"]]
+    named = table.loc[
+        table["predecessor_id"].notna(), ["predecessor_id", "channel_id", "created_at"]
+    ]
     first = named.sort_values(["created_at", "channel_id"]).drop_duplicates("predecessor_id")
     lookup = pd.Series(first["channel_id"].to_numpy(), index=first["predecessor_id"].to_numpy())
     return banned["channel_id"].map(lookup).astype("string")
@@ -330,9 +332,7 @@ def compare_cohorts(
     banned_at = durations["banned_at"]
     after_mask = (banned_at >= split_at).to_numpy()
     if after_mask.all() or not after_mask.any():
-        raise ModelError(
-            f"split_at={split_at!r}: one cohort is empty; expected bans on both sides"
-        )
+        raise ModelError(f"split_at={split_at!r}: one cohort is empty; expected bans on both sides")
     fits = []
     for mask in (~after_mask, after_mask):
         part = durations[mask]

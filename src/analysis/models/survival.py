@@ -112,30 +112,32 @@ def _not_fitted(obj: object) -> ModelError:
 
 def _risk_table(
     t: np.ndarray, e: np.ndarray, entry: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Unique times, number at risk, events and removals (events + censored) at each."""
-    ts = np.sort(t)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct times, number at risk and number of events at each (one sort).
+
+    Non-negative doubles order like their IEEE-754 bit patterns read as unsigned integers, so
+    ``bits(t) << 1 | censored`` sorts by time with the event flag attached: a single integer
+    sort replaces an argsort and a gather.
+    """
+    key = np.ascontiguousarray(t, dtype=np.float64).view(np.uint64) << np.uint64(1)
+    key |= (~e).astype(np.uint64)
+    key.sort()
+    is_event = (key & np.uint64(1)) == 0
+    ts = (key >> np.uint64(1)).view(np.float64)
     new = np.empty(ts.size, dtype=bool)
     new[0] = True
     np.not_equal(ts[1:], ts[:-1], out=new[1:])
     starts = np.flatnonzero(new)
     times = ts[starts]
-    removed = np.diff(np.append(starts, ts.size))
-    te = np.sort(t[e])
-    deaths = np.zeros(times.size)
-    if te.size:
-        enew = np.empty(te.size, dtype=bool)
-        enew[0] = True
-        np.not_equal(te[1:], te[:-1], out=enew[1:])
-        estarts = np.flatnonzero(enew)
-        ecounts = np.diff(np.append(estarts, te.size))
-        deaths[np.searchsorted(times, te[estarts])] = ecounts
+    ev_cum = np.concatenate([[0], np.cumsum(is_event)])
+    ends = np.append(starts[1:], ts.size)
+    deaths = (ev_cum[ends] - ev_cum[starts]).astype(float)
     if entry is None:
         at_risk = (ts.size - starts).astype(float)
     else:
         entered = np.searchsorted(np.sort(entry), times, side="left")  # entry < t
         at_risk = (entered - starts).astype(float)
-    return times, at_risk, deaths, removed.astype(float)
+    return times, at_risk, deaths
 
 
 class KaplanMeier:
@@ -152,7 +154,7 @@ class KaplanMeier:
         Indexed by ``time_days`` (0 and every distinct duration); columns ``survival``,
         ``ci_lower``, ``ci_upper`` (log-log pointwise band), ``variance`` (Greenwood).
     event_table_ : pandas.DataFrame
-        ``at_risk``, ``observed``, ``removed`` at each distinct duration.
+        ``at_risk`` and ``observed`` (events) at each distinct duration.
     median_, median_ci_ : float, tuple[float, float]
         Median survival in days (smallest t with S(t) <= 0.5; ``inf`` if never reached) and
         its interval (``inf`` upper bound when the lower band never crosses 0.5).
@@ -162,37 +164,46 @@ class KaplanMeier:
     def __init__(self, alpha: float = 0.05) -> None:
         self.alpha = alpha
 
-    def fit(
-        self, durations: Any, event_observed: Any = None, entry: Any = None
-    ) -> KaplanMeier:
+    def fit(self, durations: Any, event_observed: Any = None, entry: Any = None) -> KaplanMeier:
         """Fit to durations in days; ``event_observed`` 0 = censored; ``entry`` delayed entry."""
-        z = _z(self.alpha)
+        _z(self.alpha)
         t, e, en = check_survival_data(durations, event_observed, entry)
-        times, at_risk, deaths, removed = _risk_table(t, e, en)
+        times, at_risk, deaths = _risk_table(t, e, en)
         with np.errstate(divide="ignore", invalid="ignore"):
-            hazard = np.where(at_risk > 0, deaths / at_risk, 0.0)
-            surv = np.cumprod(1.0 - hazard)
-            term = np.where(at_risk > deaths, deaths / (at_risk * (at_risk - deaths)), 0.0)
-            term = np.where((at_risk == deaths) & (deaths > 0), np.inf, term)
-            gw = np.cumsum(term)
-            log_s = np.log(surv)
-            sd = np.sqrt(gw) / np.abs(log_s)
-            lower = surv ** np.exp(z * sd)
-            upper = surv ** np.exp(-z * sd)
-        one = surv >= 1.0
-        lower = np.where(one, 1.0, lower)
-        upper = np.where(one, 1.0, upper)
-        zero = surv <= 0.0
-        lower = np.where(zero, 0.0, lower)
-        upper = np.where(zero, 0.0, upper)
-        self._times, self._surv, self._gw = times, surv, gw
+            surv = np.cumprod(1.0 - np.where(at_risk > 0, deaths / at_risk, 0.0))
+        self._times, self._surv = times, surv
         self._at_risk, self._deaths = at_risk, deaths
-        self._lower, self._upper = lower, upper
+        self._bands: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.n_ = int(t.size)
         self.n_events_ = int(e.sum())
         self.median_ = self._first_below(surv)
-        self.median_ci_ = (self._first_below(lower), self._first_below(upper))
         return self
+
+    def _confidence_bands(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Greenwood sum and log-log band, computed on first use (then cached)."""
+        if self._bands is None:
+            z = _z(self.alpha)
+            surv, at_risk, deaths = self._surv, self._at_risk, self._deaths
+            with np.errstate(divide="ignore", invalid="ignore"):
+                term = np.where(at_risk > deaths, deaths / (at_risk * (at_risk - deaths)), 0.0)
+                term[(at_risk == deaths) & (deaths > 0)] = np.inf
+                gw = np.cumsum(term)
+                sd = np.sqrt(gw) / np.abs(np.log(surv))
+                lower = surv ** np.exp(z * sd)
+                upper = surv ** np.exp(-z * sd)
+            one = surv >= 1.0
+            zero = surv <= 0.0
+            lower[one], upper[one] = 1.0, 1.0
+            lower[zero], upper[zero] = 0.0, 0.0
+            self._bands = (gw, lower, upper)
+        return self._bands
+
+    @property
+    def median_ci_(self) -> tuple[float, float]:
+        """Interval of the median: where the upper/lower log-log bands cross 0.5."""
+        self._check()
+        _, lower, upper = self._confidence_bands()
+        return (self._first_below(lower), self._first_below(upper))
 
     def _first_below(self, curve: np.ndarray, level: float = 0.5) -> float:
         idx = np.flatnonzero(curve <= level)
@@ -206,9 +217,10 @@ class KaplanMeier:
     def survival_function_(self) -> pd.DataFrame:
         """Survival curve with its log-log confidence band and Greenwood variance."""
         self._check()
-        times, s, lo, hi = self._times, self._surv, self._lower, self._upper
+        gw, lo, hi = self._confidence_bands()
+        times, s = self._times, self._surv
         with np.errstate(invalid="ignore"):
-            var = np.where(s > 0, s**2 * self._gw, 0.0)
+            var = np.where(s > 0, s**2 * gw, 0.0)
         if times[0] > 0:
             times = np.concatenate([[0.0], times])
             s, lo, hi = (np.concatenate([[1.0], a]) for a in (s, lo, hi))

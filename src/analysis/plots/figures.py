@@ -303,3 +303,18 @@ def marker_legend_handles(color: str = "#444444") -> list[Any]:
         handle("o", "white", "partial period (to date)"),
         handle("^", color, "lower bound ('more than')"),
     ]
+
+
+def format_year_axis(ax: Axes, axis: str = "x") -> Axes:
+    """Label a date axis with years only (ticks on 1 January, thinned to at most ~8)."""
+    import matplotlib.dates as mdates
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    locator = mdates.YearLocator(base=1)
+    low, high = (ax.get_xlim() if axis == "x" else ax.get_ylim())
+    span_years = (high - low) / 365.25
+    if span_years > 8:
+        locator = mdates.YearLocator(base=int(np.ceil(span_years / 8)))
+    target.set_major_locator(locator)
+    target.set_major_formatter(mdates.DateFormatter("%Y"))
+    return ax

@@ -176,8 +176,8 @@ def daily_counts_around(
     Returns
     -------
     days, baseline
-        ``days``: one row per day (the preferred figure: primary and complete before copies,
-        then the larger figure_id tie-break), with ``n_alternatives`` and the
+        ``days``: one row per day (the preferred figure: a complete count before a partial
+        one, then the smallest ``figure_id``), with ``n_alternatives`` and the
         ``other_values`` that disagree.  ``baseline``: figures of the same metric stated as
         a rate per day, or a yearly per-day range (e.g. "200-300 a day"), with
         ``value_low``/``value_high``.
@@ -282,3 +282,18 @@ def read_channel_events(path: str | Path) -> pd.DataFrame:
                 else:
                     frame[column] = pd.to_datetime(frame[column])
     return validate_channel_events(frame, source=str(file))
+
+
+def period_kind_counts(figures: pd.DataFrame) -> pd.DataFrame:
+    """Figures per period kind (vocabulary order), split into ``complete`` and ``partial``."""
+    partial = figures["is_partial_period"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    kinds = _str(figures["period_kind"])
+    complete_counts = counts_in_vocabulary_order(kinds[~partial], "period_kind")
+    partial_counts = counts_in_vocabulary_order(kinds[partial], "period_kind")
+    order = [k for k in vocab.PERIOD_KINDS if k in complete_counts.index or k in partial_counts.index]
+    return pd.DataFrame(
+        {
+            "complete": complete_counts.reindex(order, fill_value=0),
+            "partial": partial_counts.reindex(order, fill_value=0),
+        }
+    ).astype("int64")

@@ -15,6 +15,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis import paths
@@ -117,7 +118,6 @@ def test_outputs_are_detected_and_stripped(tmp_path: Path) -> None:
 
 def test_numbers_file_is_sorted_rounded_and_stable(tmp_path: Path) -> None:
     import numpy as np
-    import pandas as pd
 
     mapping = {"b": np.float64(1 / 3), "a": pd.Timestamp("2019-11-23"), "c": np.int64(7),
                "d": float("nan"), "e": [np.float32(2.5)]}
@@ -142,3 +142,91 @@ def test_survival_notebook_runs_on_a_researchers_own_table(processed: Path, tmp_
         assert (tmp_path / "reports" / "figures" / path.stem / f"{name}.png").is_file()
     numbers = json.loads((tmp_path / "reports" / "numbers" / f"{path.stem}.json").read_text())
     assert numbers["own_n_channels"] == len(events)
+
+
+# --------------------------------------------------------------------------- summaries
+# The small tables the notebooks plot (analysis.summaries), on inline data.
+
+
+def _series_rows() -> pd.DataFrame:
+    rows = [
+        # id, kind, start, end, per_day, target, partial
+        ("h1", "half_year", "2017-01-01", "2017-06-30", 1655.5, "terrorist_any", False),
+        ("h2", "half_year", "2017-07-01", "2017-12-31", 1491.6, "terrorist_any", False),
+        ("t10", "to_date", "2018-01-01", "2018-01-10", 900.0, "terrorist_any", True),
+        ("t40", "to_date", "2018-01-01", "2018-02-09", 950.0, "terrorist_any", True),
+        ("long", "range", "2015-01-01", "2018-12-31", 700.0, "terrorist_any", False),
+        ("other", "half_year", "2017-01-01", "2017-06-30", 5000.0, "all_violations", False),
+    ]
+    frame = pd.DataFrame(rows, columns=["figure_id", "period_kind", "period_start", "period_end",
+                                        "per_day", "target", "is_partial_period"])
+    frame["period_start"] = pd.to_datetime(frame["period_start"])
+    frame["period_end"] = pd.to_datetime(frame["period_end"])
+    return frame.assign(platform="twitter", metric="accounts_suspended", subset=pd.NA,
+                        qualifier="exact")
+
+
+def test_per_day_periods_keeps_the_right_rows() -> None:
+    from analysis import summaries
+
+    series = _series_rows()
+    kept = summaries.per_day_periods(series, "twitter", "accounts_suspended", ["terrorist_any"],
+                                     period_kinds=("half_year", "range"), max_days=400)
+    # 10-day to-date count too short, 4-year range too long, other target filtered out
+    assert list(kept["figure_id"]) == ["h1", "h2", "t40"]
+    extremes = summaries.rate_extremes(kept, "tw")
+    assert extremes["tw_max_per_day"] == 1655.5 and extremes["tw_n_partial"] == 1
+    assert extremes["tw_latest_per_day"] == 1491.6
+
+
+def test_ratio_to_range_and_period_kind_counts() -> None:
+    from analysis import summaries
+
+    low, high = summaries.ratio_to_range(2959.0, 200.0, 300.0)
+    assert low == pytest.approx(2959 / 300) and high == pytest.approx(2959 / 200)
+    counts = summaries.period_kind_counts(_series_rows())
+    assert counts.loc["to_date"].tolist() == [0, 2]
+    assert counts.loc["half_year"].tolist() == [3, 0]
+    assert list(counts.index) == ["half_year", "range", "to_date"]  # vocabulary order
+    assert isinstance(counts, pd.DataFrame)
+
+
+def test_daily_counts_prefer_complete_then_list_alternatives() -> None:
+    from analysis import summaries
+
+    figures = pd.DataFrame({
+        "figure_id": ["B", "A", "C", "Y"],
+        "platform": "telegram",
+        "metric": "accounts_and_bots_banned",
+        "target": "terrorist_any",
+        "period_kind": ["day", "day", "day", "year"],
+        "period_start": pd.to_datetime(["2019-11-22", "2019-11-22", "2019-11-23", "2019-01-01"]),
+        "is_partial_period": [False, True, False, True],
+        "value": [2096.0, 2076.0, 2959.0, 250.0],
+        "value_low": [None, None, None, 200.0],
+        "qualifier": ["exact", "exact", "exact", "range"],
+        "rate_per": [None, None, None, None],
+    })
+    days, baseline = summaries.daily_counts_around(
+        figures, "telegram", "accounts_and_bots_banned", "2019-11-01", "2019-11-30")
+    assert list(days["figure_id"]) == ["B", "C"]  # the complete count beats the partial one
+    assert days.loc[0, "other_values"] == [2076.0] and days.loc[0, "n_alternatives"] == 1
+    assert list(baseline["figure_id"]) == ["Y"]
+
+
+def test_action_days_table_uses_stated_countries_else_listed() -> None:
+    from analysis import summaries
+
+    action_days = pd.DataFrame({
+        "action_id": ["b", "a", "undated"],
+        "start_date": pd.to_datetime(["2020-07-02", "2019-11-21", None]),
+        "end_date": pd.to_datetime(["2020-07-02", "2019-11-24", None]),
+        "countries_listed": [0, 2, 0],
+        "countries_stated": pd.array([17, pd.NA, pd.NA], dtype="Int64"),
+        "platforms_stated": pd.array([180, 9, pd.NA], dtype="Int64"),
+    })
+    table = summaries.action_days_table(action_days)
+    assert list(table["action_id"]) == ["a", "b"]
+    assert table["countries"].tolist() == [2.0, 17.0]
+    assert table["countries_is_listed_only"].tolist() == [True, False]
+    assert table["duration_days"].tolist() == [4, 1]

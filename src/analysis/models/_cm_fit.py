@@ -103,6 +103,7 @@ class _Problem:
         if likelihood == "negbin":
             names += [f"dispersion[{s}]" for s in self.series]
         self.names = names
+        self.arrays = {s: data[s].to_numpy(dtype=float) for s in self.series}
 
     # transforms -----------------------------------------------------------
     @staticmethod
@@ -143,15 +144,15 @@ class _Problem:
         data = self.data if data is None else data
         try:
             model = self.model(theta)
-            mean = model.mean_field(self.days, method="expm").iloc[self.rows]
+            mean = model._mean_field_arrays(self.days, method="expm")
         except (ModelError, np.linalg.LinAlgError, ValueError):
             return -np.inf
         p = self.natural(theta)
         total = 0.0
         for s in self.series:
-            y = data[s].to_numpy()
+            y = self.arrays[s] if data is self.data else data[s].to_numpy(dtype=float)
             ok = ~np.isnan(y)
-            mu = mean[_MEAN_COLUMN[s]].to_numpy()[ok]
+            mu = mean[_MEAN_COLUMN[s]][self.rows][ok]
             if self.likelihood == "negbin":
                 total += nb2_loglik(y[ok], mu, p[f"dispersion[{s}]"])
             else:
@@ -192,8 +193,20 @@ def _derived(model: CatMouseModel) -> dict[str, float]:
     }
 
 
+_LOG_DISPERSION_BOUNDS = (-10.0, 5.0)
+
+
+def _bounds(problem: _Problem) -> list[tuple[float, float]]:
+    return [
+        _LOG_DISPERSION_BOUNDS if n.startswith("dispersion[") else (-np.inf, np.inf)
+        for n in problem.names
+    ]
+
+
 def _optimise(problem: _Problem, starts: list[np.ndarray]) -> tuple[np.ndarray, float]:
-    res = minimise(lambda th: -problem.loglik(th), starts)
+    bounds = _bounds(problem)
+    starts = [np.clip(x, [b[0] for b in bounds], [b[1] for b in bounds]) for x in starts]
+    res = minimise(lambda th: -problem.loglik(th), starts, bounds=bounds)
     return np.asarray(res.x), -float(res.fun)
 
 
@@ -240,13 +253,25 @@ def fit_catmouse(
 
     rows: dict[str, dict[str, float]] = {}
     if ci_method == "wald":
-        hess = numerical_hessian(lambda th: -problem.loglik(th), theta)
+        # parameters on a bound (Poisson-like data: dispersion -> 0) are held at the bound
+        at_bound = np.array(
+            [b[0] > -np.inf and abs(t - b[0]) < 1e-2 for t, b in zip(theta, _bounds(problem), strict=True)]
+        )
+        inner = np.flatnonzero(~at_bound)
+
+        def sub(th_inner: np.ndarray) -> float:
+            th = theta.copy()
+            th[inner] = th_inner
+            return -problem.loglik(th)
+
+        cov = np.zeros((theta.size, theta.size))
         try:
-            cov = np.linalg.inv(hess)
-            if np.any(np.diag(cov) <= 0):
+            cov_inner = np.linalg.inv(numerical_hessian(sub, theta[inner]))
+            if np.any(np.diag(cov_inner) <= 0):
                 raise np.linalg.LinAlgError
+            cov[np.ix_(inner, inner)] = cov_inner
         except np.linalg.LinAlgError:
-            cov = np.full_like(hess, np.nan)
+            cov[:] = np.nan
         se = np.sqrt(np.diag(cov))
         for i, name in enumerate(problem.names):
             lo, hi = theta[i] - z * se[i], theta[i] + z * se[i]

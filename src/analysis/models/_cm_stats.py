@@ -96,7 +96,7 @@ def minimise(
     starts: Sequence[np.ndarray],
     bounds: Sequence[tuple[float, float]] | None = None,
 ) -> optimize.OptimizeResult:
-    """Minimise ``objective`` from several starts (Nelder-Mead then L-BFGS-B polish).
+    """Minimise ``objective``: L-BFGS-B from each start, then Nelder-Mead and L-BFGS-B polish.
 
     Non-finite objective values are mapped to a large number so that the simplex can back
     away from invalid regions.
@@ -112,17 +112,19 @@ def minimise(
 
     best: optimize.OptimizeResult | None = None
     for x0 in starts:
-        x0 = np.asarray(x0, dtype=float)
-        res = optimize.minimize(
-            safe,
-            x0,
-            method="Nelder-Mead",
-            options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000 * x0.size, "adaptive": True},
-        )
-        res2 = optimize.minimize(safe, res.x, method="L-BFGS-B", bounds=bounds)
-        if res2.fun <= res.fun:
-            res = res2
+        res = optimize.minimize(safe, np.asarray(x0, dtype=float), method="L-BFGS-B", bounds=bounds)
         if best is None or res.fun < best.fun:
             best = res
     assert best is not None
+    n = best.x.size
+    simplex = optimize.minimize(
+        safe,
+        best.x,
+        method="Nelder-Mead",
+        options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 300 * n, "adaptive": True},
+    )
+    polished = optimize.minimize(safe, simplex.x, method="L-BFGS-B", bounds=bounds)
+    for res in (simplex, polished):
+        if res.fun < best.fun:
+            best = res
     return best

@@ -303,31 +303,27 @@ class CatMouseModel:
             ``pending_recreations`` (at the end of the day) and ``hazard_per_day`` (ban hazard
             averaged over the day).
         """
+        return pd.DataFrame(self._mean_field_arrays(days, method))
+
+    def _mean_field_arrays(self, days: int, method: str = "expm") -> dict[str, np.ndarray]:
         days = int(days)
         if days < 1:
             raise ModelError(f"days must be >= 1, got {days}")
         system = self._system()
         states = self.state_at(np.arange(days + 1, dtype=float), method=method)
-        cum_b = states[:, system.cum_bans]
-        cum_o = states[:, system.cum_organic]
-        cum_r = states[:, system.cum_recreated]
-        organic = np.diff(cum_o)
-        recreated = np.diff(cum_r)
-        schedule = self.hazard_schedule()
+        organic = np.diff(states[:, system.cum_organic])
+        recreated = np.diff(states[:, system.cum_recreated])
         grid = np.arange(days + 1, dtype=float)
-        hazard = np.diff(schedule.cumulative(grid))
-        return pd.DataFrame(
-            {
-                "day": np.arange(days),
-                "active": states[1:, system.active_slice].sum(axis=1),
-                "bans_per_day": np.diff(cum_b),
-                "creations_per_day": organic + recreated,
-                "organic_creations_per_day": organic,
-                "recreations_per_day": recreated,
-                "pending_recreations": states[1:, system.pending_slice].sum(axis=1),
-                "hazard_per_day": hazard,
-            }
-        )
+        return {
+            "day": np.arange(days),
+            "active": states[1:, system.active_slice].sum(axis=1),
+            "bans_per_day": np.diff(states[:, system.cum_bans]),
+            "creations_per_day": organic + recreated,
+            "organic_creations_per_day": organic,
+            "recreations_per_day": recreated,
+            "pending_recreations": states[1:, system.pending_slice].sum(axis=1),
+            "hazard_per_day": np.diff(self.hazard_schedule().cumulative(grid)),
+        }
 
     def active_at(self, times: Sequence[float] | np.ndarray) -> np.ndarray:
         """Expected number of active channels at the given times (days, sorted)."""

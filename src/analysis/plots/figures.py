@@ -302,6 +302,7 @@ def marker_legend_handles(color: str = "#444444") -> list[Any]:
         handle("o", color, "complete period"),
         handle("o", "white", "partial period (to date)"),
         handle("^", color, "lower bound ('more than')"),
+        handle("v", color, "upper bound ('less than')"),
     ]
 
 

@@ -203,10 +203,12 @@ def _bounds(problem: _Problem) -> list[tuple[float, float]]:
     ]
 
 
-def _optimise(problem: _Problem, starts: list[np.ndarray]) -> tuple[np.ndarray, float]:
+def _optimise(
+    problem: _Problem, starts: list[np.ndarray], polish: bool = True
+) -> tuple[np.ndarray, float]:
     bounds = _bounds(problem)
     starts = [np.clip(x, [b[0] for b in bounds], [b[1] for b in bounds]) for x in starts]
-    res = minimise(lambda th: -problem.loglik(th), starts, bounds=bounds)
+    res = minimise(lambda th: -problem.loglik(th), starts, bounds=bounds, polish=polish)
     return np.asarray(res.x), -float(res.fun)
 
 
@@ -300,7 +302,7 @@ def fit_catmouse(
             th_b, _ = _optimise(_Problem(
                 model_cls, boot, crackdowns, fixed, likelihood, recreation_cost_factor,
                 recreation_delay_shape, fit_crackdown_hazards,
-            ), [theta])
+            ), [theta], polish=False)
             m_b = problem.model(th_b)
             nat = problem.natural(th_b)
             draws.append([nat[n] for n in problem.names] + list(_derived(m_b).values()))

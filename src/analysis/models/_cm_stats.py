@@ -95,6 +95,7 @@ def minimise(
     objective: Callable[[np.ndarray], float],
     starts: Sequence[np.ndarray],
     bounds: Sequence[tuple[float, float]] | None = None,
+    polish: bool = True,
 ) -> optimize.OptimizeResult:
     """Minimise ``objective``: L-BFGS-B from each start, then Nelder-Mead and L-BFGS-B polish.
 
@@ -116,6 +117,8 @@ def minimise(
         if best is None or res.fun < best.fun:
             best = res
     assert best is not None
+    if not polish:
+        return best
     n = best.x.size
     simplex = optimize.minimize(
         safe,

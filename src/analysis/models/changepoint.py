@@ -85,21 +85,27 @@ def _partition(y: np.ndarray, pen: float, min_size: int, prune: bool) -> np.ndar
     best[0] = -pen
     last = np.zeros(n + 1, dtype=np.int64)
     candidates = np.array([0], dtype=np.int64)
+    # a candidate beaten at time t (F[c] + C(c, t) > F[t]) can still be optimal for an end s
+    # with s - t < min_size (the path through t is not admissible yet): drop it from t + min_size
+    dead_from = np.array([np.inf])
     for t in range(min_size, n + 1):
-        admissible = candidates[t - candidates >= min_size]
+        alive = dead_from > t
+        candidates, dead_from = candidates[alive], dead_from[alive]
+        ok = t - candidates >= min_size
+        admissible = candidates[ok]
         costs = _segment_cost(cs[t] - cs[admissible], t - admissible)
         totals = best[admissible] + costs + pen
         k = int(np.argmin(totals))
         best[t] = totals[k]
         last[t] = admissible[k]
         if prune:
-            keep = (t - candidates < min_size) | np.isin(candidates, admissible[
-                best[admissible] + costs <= best[t]
-            ])
-            candidates = candidates[keep]
+            beaten = np.zeros(candidates.size, bool)
+            beaten[ok] = best[admissible] + costs > best[t]
+            dead_from = np.where(beaten & np.isinf(dead_from), t + min_size, dead_from)
         new = t - min_size + 1
-        if new >= min_size and new <= n - min_size:
+        if min_size <= new <= n - min_size:
             candidates = np.append(candidates, new)
+            dead_from = np.append(dead_from, np.inf)
     cps = []
     t = n
     while t > 0:

@@ -25,6 +25,7 @@ PLATFORMS = MappingProxyType(
         "wordpress": "WordPress.com blogs and VideoPress (Automattic).",
         "tamtam": "TamTam messenger.",
         "soundcloud": "SoundCloud audio platform.",
+        "spotify": "Spotify audio streaming (incl. Spotify for Creators / for Artists sub-services).",
         "internet_archive": "The Internet Archive (archive.org).",
         "multiple": "Several named online service providers at once (e.g. a referral action day).",
         "all_platforms": "Any online service; the figure is not split by platform.",

@@ -189,14 +189,24 @@ def calibrate(
         ``search_upper``.
     """
     names = list(problem.free)
-    lo = np.log([problem.free[n][1] for n in names])
-    hi = np.log([problem.free[n][2] for n in names])
-    x0 = np.log([problem.free[n][0] for n in names])
+    # probabilities (search range inside (0, 1)) on the logit scale, everything else on log
+    is_prob = np.array([problem.free[n][2] < 1.0 for n in names])
+
+    def fwd(v: np.ndarray) -> np.ndarray:
+        v = np.asarray(v, dtype=float)
+        return np.where(is_prob, np.log(v) - np.log1p(-np.where(is_prob, v, 0.0)), np.log(v))
+
+    def back(x: np.ndarray) -> np.ndarray:
+        return np.where(is_prob, 1.0 / (1.0 + np.exp(-x)), np.exp(x))
+
+    lo = fwd([problem.free[n][1] for n in names])
+    hi = fwd([problem.free[n][2] for n in names])
+    x0 = fwd([problem.free[n][0] for n in names])
     bounds = list(zip(lo, hi, strict=True))
 
     def params_of(x: np.ndarray, names: list[str] = names) -> dict[str, float]:
         p = dict(problem.fixed)
-        p.update({n: float(np.exp(v)) for n, v in zip(names, x, strict=True)})
+        p.update({n: float(v) for n, v in zip(names, back(np.asarray(x)), strict=True)})
         return p
 
     def neg(x: np.ndarray) -> float:
@@ -219,7 +229,7 @@ def calibrate(
                 prof.append(-neg(x))
                 continue
 
-            def sub(z: np.ndarray, g: float = g) -> float:
+            def sub(z: np.ndarray, g: float = g, i: int = i, others: list[int] = others) -> float:
                 x = np.empty(len(names))
                 x[i] = g
                 x[others] = z
@@ -230,32 +240,25 @@ def calibrate(
         prof = np.asarray(prof)
         ll_max = max(ll_hat, float(prof.max()))
         drop = ll_max - prof
-        inside = drop <= threshold
         k_hat = int(np.argmin(drop))
-        # walk out from the maximum to the first grid point outside, interpolate the crossing
-        def crossing(direction: int) -> tuple[float, bool]:
-            k = k_hat
-            while 0 <= k + direction < grid.size and inside[k + direction]:
-                k += direction
-            if not 0 <= k + direction < grid.size:
-                return float(np.exp(grid[k])), False
-            a, b = drop[k], drop[k + direction]
-            frac = (threshold - a) / (b - a) if b != a else 0.5
-            return float(np.exp(grid[k] + frac * (grid[k + direction] - grid[k]))), True
 
-        lower, lower_ok = crossing(-1)
-        upper, upper_ok = crossing(+1)
-        profiles[name] = pd.DataFrame({name: np.exp(grid), "loglik": prof, "deviance": 2 * drop})
+        def to_natural(v: float, i: int = i) -> float:
+            return float(1.0 / (1.0 + np.exp(-v)) if is_prob[i] else np.exp(v))
+
+        lower, lower_ok = _crossing(grid, drop, threshold, k_hat, -1, to_natural)
+        upper, upper_ok = _crossing(grid, drop, threshold, k_hat, +1, to_natural)
+        natural_grid = np.array([to_natural(v) for v in grid])
+        profiles[name] = pd.DataFrame({name: natural_grid, "loglik": prof, "deviance": 2 * drop})
         rows.append(
             {
                 "parameter": name,
-                "estimate": float(np.exp(x_hat[i])),
+                "estimate": to_natural(x_hat[i]),
                 "lower": lower,
                 "upper": upper,
                 "lower_identified": lower_ok,
                 "upper_identified": upper_ok,
-                "search_lower": float(np.exp(lo[i])),
-                "search_upper": float(np.exp(hi[i])),
+                "search_lower": to_natural(lo[i]),
+                "search_upper": to_natural(hi[i]),
             }
         )
     summary = pd.DataFrame(rows).set_index("parameter")
@@ -278,6 +281,29 @@ def calibrate(
         profiles=profiles,
         loglik_=ll_hat,
     )
+
+
+def _crossing(
+    grid: np.ndarray,
+    drop: np.ndarray,
+    threshold: float,
+    k_hat: int,
+    direction: int,
+    to_natural: Callable[[float], float],
+) -> tuple[float, bool]:
+    """Walk from the profile maximum to the first grid point outside; interpolate the crossing.
+
+    Returns (bound, identified); identified is False when the search range ends first.
+    """
+    inside = drop <= threshold
+    k = k_hat
+    while 0 <= k + direction < grid.size and inside[k + direction]:
+        k += direction
+    if not 0 <= k + direction < grid.size:
+        return float(to_natural(grid[k])), False
+    a, b = drop[k], drop[k + direction]
+    frac = (threshold - a) / (b - a) if b != a else 0.5
+    return float(to_natural(grid[k] + frac * (grid[k + direction] - grid[k]))), True
 
 
 # --------------------------------------------------------------------------- scenarios

@@ -696,7 +696,7 @@ class CatMouseFit:
     confidence: float
     dispersion_: dict[str, float]
 
-    def plot(self, ax=None):  # noqa: ANN001, ANN201 - matplotlib Axes
+    def plot(self, ax=None):
         """Observed series (points) against the fitted mean field (lines); returns the Axes."""
         import matplotlib.pyplot as plt
 

@@ -219,7 +219,7 @@ class PoissonChangepoints:
         self._y, self._d = y, d
         return self
 
-    def plot(self, ax=None):  # noqa: ANN001, ANN201 - matplotlib Axes
+    def plot(self, ax=None):
         """Counts with the fitted piecewise-constant rate; returns the Axes."""
         import matplotlib.pyplot as plt
 

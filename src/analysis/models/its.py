@@ -184,7 +184,7 @@ class InterruptedTimeSeries:
         if override is not None:
             self._dow_shift = float(override)
         else:
-            self._dow_shift = float(origin.dayofweek) if origin is not None else 0.0
+            self._dow_shift = float(origin.day_of_week) if origin is not None else 0.0
         off = None if exposure is None else np.log(np.asarray(exposure, dtype=float))
         x, names = self._design(t)
         if np.linalg.matrix_rank(x) < x.shape[1]:
@@ -328,7 +328,7 @@ class InterruptedTimeSeries:
         """Fitted mean counts on the observed days."""
         return self._mu.copy()
 
-    def plot(self, ax=None):  # noqa: ANN001, ANN201 - matplotlib Axes
+    def plot(self, ax=None):
         """Observed counts, fitted mean and action days; returns the Axes."""
         import matplotlib.pyplot as plt
 

@@ -120,7 +120,7 @@ class RecoveryCurve:
             frac = -np.expm1(-k * tp)
         else:
             mid = theta[4]
-            l0 = special.expit(-k * mid)
+            l0 = min(special.expit(-k * mid), 1.0 - 1e-12)
             frac = (special.expit(k * (tp - mid)) - l0) / (1.0 - l0)
         return np.where(post, trough + (eq - trough) * frac, pre)
 
@@ -276,7 +276,7 @@ class RecoveryCurve:
             raise ModelError("RecoveryCurve is not fitted; call fit() first")
         return self._curve(self.theta_, np.asarray(days, dtype=float), self.shock_day_)
 
-    def plot(self, ax=None):  # noqa: ANN001, ANN201 - matplotlib Axes
+    def plot(self, ax=None):
         """Observed counts and the fitted curve, with the shock marked; returns the Axes."""
         import matplotlib.pyplot as plt
 

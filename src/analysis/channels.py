@@ -124,6 +124,9 @@ def _normalise_ids(col: pd.Series, name: str, source: str | None) -> pd.Series:
         raise _fail(
             "missing value; expected a non-empty string id", source, _first(nulls), name, None
         )
+    if isinstance(col.dtype, pd.StringDtype):
+        # pandas string dtypes (including the default ``str``) hold only strings and nulls
+        return col.astype("string")
     if is_string_dtype(col.dtype) and not isinstance(col.dtype, pd.CategoricalDtype):
         values = col.to_numpy(dtype=object)
         is_str = np.fromiter((isinstance(v, str) for v in values), bool, len(values))

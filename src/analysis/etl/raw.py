@@ -172,13 +172,15 @@ def check_url(row: RawRow, column: str = "url") -> str:
 
 
 def raw_tree_sha256(raw: Path) -> str:
-    """SHA-256 over the relative paths and bytes of every file under ``raw``.
+    """SHA-256 over the relative paths and bytes of every data file under ``raw``.
 
     This is written into the Parquet metadata so a reader can tell which raw
-    transcription a processed file was built from.
+    transcription a processed file was built from.  Documentation (``*.md``) is
+    left out: editing it changes no number.
     """
     digest = hashlib.sha256()
-    for path in sorted(p for p in raw.rglob("*") if p.is_file()):
+    files = (p for p in raw.rglob("*") if p.is_file() and p.suffix != ".md")
+    for path in sorted(files):
         rel = path.relative_to(raw).as_posix()
         digest.update(rel.encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -457,18 +457,24 @@ class CatMouseModel:
         active, pending = self._initial_counts(rng)
         raw = simulate_generations(
             rng=rng,
-            horizon=float(days),
-            creation_rate=self.creation_rate_per_day,
-            schedule=self.hazard_schedule(),
-            recreation_probability=self.recreation_probability,
-            cost_factor=self.recreation_cost_factor,
-            delay_mean=self.recreation_delay_mean_days,
-            delay_shape=int(self.recreation_delay_shape),
+            **self._engine_arguments(days),
             initial_active=active,
             initial_pending=pending,
             baseline_hazard=self.ban_hazard_per_day,
         )
         return CatMouseSimulation(raw=raw, model=self)
+
+    def _engine_arguments(self, days: float) -> dict[str, object]:
+        """Keyword arguments shared by the vectorised and the naive simulation engines."""
+        return {
+            "horizon": float(days),
+            "creation_rate": self.creation_rate_per_day,
+            "schedule": self.hazard_schedule(),
+            "recreation_probability": self.recreation_probability,
+            "cost_factor": self.recreation_cost_factor,
+            "delay_mean": self.recreation_delay_mean_days,
+            "delay_shape": int(self.recreation_delay_shape),
+        }
 
     def simulate_naive(self, days: float, seed: int | np.random.Generator | None = None) -> pd.DataFrame:
         """Per-event Python-loop simulation (benchmark baseline); returns daily series.
@@ -482,17 +488,7 @@ class CatMouseModel:
             if self.initial_active == "equilibrium"
             else round(float(self.initial_active))
         )
-        created, ended = simulate_naive(
-            rng=rng,
-            horizon=float(days),
-            creation_rate=self.creation_rate_per_day,
-            schedule=self.hazard_schedule(),
-            recreation_probability=self.recreation_probability,
-            cost_factor=self.recreation_cost_factor,
-            delay_mean=self.recreation_delay_mean_days,
-            delay_shape=int(self.recreation_delay_shape),
-            initial_active=init,
-        )
+        created, ended = simulate_naive(rng=rng, **self._engine_arguments(days), initial_active=init)
         is_initial = np.zeros(created.size, bool)
         is_initial[:init] = True
         return daily_series_from_events(created, ended, float(days), is_initial)

@@ -8,13 +8,17 @@ these summaries can be tested and reused by report authors.  Inputs are the Data
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis import vocab
+
+if TYPE_CHECKING:
+    from analysis.models.catmouse import CatMouseModel
 
 COMPLETE_PERIOD_KINDS = ("day", "week", "month", "quarter", "half_year", "year")
 """Calendar periods; ``to_date`` (partial) counts are added on request."""
@@ -297,3 +301,316 @@ def period_kind_counts(figures: pd.DataFrame) -> pd.DataFrame:
             "partial": partial_counts.reindex(order, fill_value=0),
         }
     ).astype("int64")
+
+
+# --------------------------------------------------------------------------- models in notebooks
+# Tables behind notebook 05 (calibration, recovery) and notebook 03 (changepoints).  The model
+# modules are imported inside the functions, so that importing this module stays light.
+
+CALIBRATION_SCENARIO_LABELS = {
+    "telegram_nov2019": "Telegram ISIS Watch, Nov 2019 (A14)",
+    "crest_2018_2019": "CREST 2018 vs 2019 action days (A12, A11)",
+    "twitter_april2015": "Twitter purge, April 2015 (A8, A9, A7)",
+}
+"""Short labels of the scenarios of :func:`analysis.models.calibration.calibrate_public_anchors`."""
+
+CALIBRATION_PARAMETER_LABELS = {
+    "baseline_bans_per_day": "baseline bans (per day)",
+    "mean_lifetime_days": "mean lifetime (days)",
+    "extra_hazard_day1_per_day": "extra ban hazard 22 Nov (per channel-day)",
+    "extra_hazard_day2_per_day": "extra ban hazard 23 Nov (per channel-day)",
+    "creation_rate_per_day": "new channels (per day)",
+    "mean_lifetime_2018_days": "mean lifetime 2018 (days)",
+    "mean_lifetime_2019_days": "mean lifetime 2019 (days)",
+    "recreation_probability": "re-creation probability",
+    "population": "population (accounts)",
+    "purge_extra_hazard_per_day": "purge extra hazard (per account-day)",
+    "recreation_delay_mean_days": "re-creation delay (days)",
+}
+"""Readable labels, with units, of the calibrated parameters."""
+
+
+def calibration_table(results: Mapping[str, object]) -> pd.DataFrame:
+    """One row per scenario and free parameter: estimate and 95 % profile interval.
+
+    Parameters
+    ----------
+    results
+        Output of :func:`analysis.models.calibration.calibrate_public_anchors` (scenario key
+        to :class:`~analysis.models.calibration.CalibrationResult`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scenario``, ``scenario_label``, ``parameter``, ``parameter_label``, ``estimate``,
+        ``lower``, ``upper``, ``lower_identified``, ``upper_identified`` (False: the
+        interval reaches the search bound, so the anchors do not bound the parameter on
+        that side), ``search_lower``, ``search_upper`` and ``interval`` (text: ``"≤ x"`` /
+        ``"≥ x"`` marks an unbounded side).
+    """
+    rows = []
+    for key, result in results.items():
+        summary = result.summary  # type: ignore[attr-defined]
+        for parameter, row in summary.iterrows():
+            low = _fmt(row["lower"]) if row["lower_identified"] else f"≤ {_fmt(row['lower'])}"
+            high = _fmt(row["upper"]) if row["upper_identified"] else f"≥ {_fmt(row['upper'])}"
+            rows.append({
+                "scenario": key,
+                "scenario_label": CALIBRATION_SCENARIO_LABELS.get(key, key),
+                "parameter": str(parameter),
+                "parameter_label": CALIBRATION_PARAMETER_LABELS.get(str(parameter), str(parameter)),
+                "estimate": float(row["estimate"]),
+                "lower": float(row["lower"]),
+                "upper": float(row["upper"]),
+                "lower_identified": bool(row["lower_identified"]),
+                "upper_identified": bool(row["upper_identified"]),
+                "search_lower": float(row["search_lower"]),
+                "search_upper": float(row["search_upper"]),
+                "interval": f"{low} to {high}",
+            })
+    return pd.DataFrame(rows)
+
+
+def _fmt(value: float) -> str:
+    """Three significant digits, plain notation for everyday magnitudes."""
+    value = float(value)
+    if value == 0 or 1e-3 <= abs(value) < 1e6:
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return f"{value:.2e}"
+
+
+def calibrated_baseline_model(key: str, params: Mapping[str, float]) -> CatMouseModel:
+    """The cat-and-mouse model a calibrated scenario implies, at its baseline (no crackdown).
+
+    Mirrors the scenario builders of :mod:`analysis.models.calibration`:
+
+    * ``telegram_nov2019``: creation ``baseline_bans_per_day * (1 - rho)``, hazard
+      ``1 / mean_lifetime_days``, re-creation ``rho`` and delay as fixed there;
+    * ``crest_2018_2019``: ``creation_rate_per_day``, hazard ``1 / mean_lifetime_2018_days``
+      (the 2018 regime), ``recreation_probability`` and the fixed delay;
+    * ``twitter_april2015``: creation ``population * mu_0 * (1 - rho)`` (equilibrium =
+      ``population``), ``mu_0 = 1 / mean_lifetime_days``, ``rho`` and the fitted delay.
+    """
+    from analysis.errors import ModelError
+    from analysis.models.catmouse import CatMouseModel
+
+    p = dict(params)
+    if key == "telegram_nov2019":
+        rho = p["recreation_probability"]
+        return CatMouseModel(p["baseline_bans_per_day"] * (1 - rho), 1.0 / p["mean_lifetime_days"],
+                             rho, p["recreation_delay_mean_days"])
+    if key == "crest_2018_2019":
+        return CatMouseModel(p["creation_rate_per_day"], 1.0 / p["mean_lifetime_2018_days"],
+                             p["recreation_probability"], p["recreation_delay_mean_days"])
+    if key == "twitter_april2015":
+        mu0 = 1.0 / p["mean_lifetime_days"]
+        rho = p["recreation_probability"]
+        return CatMouseModel(p["population"] * mu0 * (1 - rho), mu0, rho,
+                             p["recreation_delay_mean_days"])
+    raise ModelError(f"unknown calibration scenario {key!r}; expected one of "
+                     f"{sorted(CALIBRATION_SCENARIO_LABELS)}")
+
+
+def scenario_sustained_extra_hazard(key: str, params: Mapping[str, float]) -> float:
+    """The crackdown intensity a scenario observed, as an extra ban hazard per channel-day.
+
+    Telegram: the mean of the two action days' extra hazards; CREST: the sustained 2019
+    hazard ``1/lifetime_2019 - 1/lifetime_2018``; Twitter: the purge-day extra hazard.
+    """
+    p = dict(params)
+    if key == "telegram_nov2019":
+        return 0.5 * (p["extra_hazard_day1_per_day"] + p["extra_hazard_day2_per_day"])
+    if key == "crest_2018_2019":
+        return max(1.0 / p["mean_lifetime_2019_days"] - 1.0 / p["mean_lifetime_2018_days"], 0.0)
+    if key == "twitter_april2015":
+        return p["purge_extra_hazard_per_day"]
+    from analysis.errors import ModelError
+
+    raise ModelError(f"unknown calibration scenario {key!r}")
+
+
+def calibration_implications(
+    results: Mapping[str, object], purge_fraction: float = 0.9
+) -> pd.DataFrame:
+    """What each calibrated scenario implies, at its point estimate.
+
+    Returns one row per scenario: ``equilibrium_active`` (channels or accounts),
+    ``mean_lifetime_days``, ``recreations_per_ban``, ``days_to_regain_50pct`` and
+    ``days_to_regain_90pct`` of the pre-purge level after a one-day purge removing
+    ``purge_fraction`` of the active channels, ``sustained_extra_hazard_per_day`` (the
+    scenario's own crackdown intensity, see :func:`scenario_sustained_extra_hazard`) and
+    ``equilibrium_share_under_sustained`` (the stationary level if that intensity were kept
+    up, as a share of the baseline equilibrium: ``mu_0 / (mu_0 + h)``).
+
+    These inherit the identification of the parameters: where a parameter's profile
+    interval is unbounded (see :func:`calibration_table`), so is what it implies.
+    """
+    from analysis.models.catmouse import Crackdown
+
+    rows = []
+    for key, result in results.items():
+        params = result.params_  # type: ignore[attr-defined]
+        model = calibrated_baseline_model(key, params)
+        purge = Crackdown.removing_fraction(0.0, purge_fraction)
+        horizon = max(3650.0, 20.0 * model.mean_lifetime_days())
+        extra = scenario_sustained_extra_hazard(key, params)
+        rows.append({
+            "scenario": key,
+            "scenario_label": CALIBRATION_SCENARIO_LABELS.get(key, key),
+            "equilibrium_active": model.equilibrium_active(),
+            "mean_lifetime_days": model.mean_lifetime_days(),
+            "recreations_per_ban": model.expected_recreations_per_ban(),
+            "days_to_regain_50pct": model.time_to_regain(0.5, purge, horizon_days=horizon),
+            "days_to_regain_90pct": model.time_to_regain(0.9, purge, horizon_days=horizon),
+            "sustained_extra_hazard_per_day": extra,
+            "equilibrium_share_under_sustained": (
+                model.equilibrium_active(extra_hazard_per_day=extra) / model.equilibrium_active()
+            ),
+        })
+    return pd.DataFrame(rows)
+
+
+def expected_recovery_times(
+    model: CatMouseModel, crackdown: int = 0, shares: Sequence[float] = (0.5, 0.9)
+) -> dict[str, float]:
+    """Exact expected recovery of a model after one of its crackdowns (the mean field).
+
+    The pre-level is the expected active count when the crackdown starts, the trough the
+    expected count when it ends; the time to recover a share ``q`` *of the drop* is the time
+    from the end of the crackdown until the expected count is back at
+    ``trough + q (pre - trough)``: the quantity :class:`analysis.models.recovery.RecoveryCurve`
+    estimates as ``half_life_days`` (``q = 0.5``) and ``time_to_90pct_days`` (``q = 0.9``)
+    when the series returns to its pre-level.
+
+    Returns
+    -------
+    dict
+        ``pre_level``, ``trough`` and ``days_to_recover_<pct>pct_of_drop`` per share.
+    """
+    cd = model.crackdowns[crackdown]
+    pre, trough = model.active_at([max(cd.start_day, 0.0), cd.end_day])
+    out = {"pre_level": float(pre), "trough": float(trough)}
+    for q in shares:
+        fraction = (trough + q * (pre - trough)) / pre
+        out[f"days_to_recover_{round(100 * q)}pct_of_drop"] = float(
+            model.time_to_regain(fraction, crackdown)
+        )
+    return out
+
+
+def synthetic_daily_bans(
+    start: str,
+    end: str,
+    pulses: Mapping[object, float],
+    baseline_low: float,
+    baseline_high: float,
+    seed: int | np.random.Generator | None = None,
+) -> pd.DataFrame:
+    """A SYNTHETIC daily ban series: a noisy baseline with published single-day counts.
+
+    Every day from ``start`` to ``end`` gets a negative-binomial count whose mean is the
+    midpoint of ``[baseline_low, baseline_high]`` and whose central 95 % range is about that
+    interval (e.g. Telegram's "200-300 a day"); the days in ``pulses`` (date -> count) carry
+    the given counts exactly (e.g. the published bans of 22-23 Nov 2019).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``date``, ``day`` (0, 1, ...), ``bans``, ``is_published_anchor`` and
+        ``synthetic`` (always True); ``attrs["synthetic"]`` is True.
+    """
+    from analysis.errors import ModelError
+
+    if not 0 < baseline_low < baseline_high:
+        raise ModelError(f"need 0 < baseline_low < baseline_high, got {baseline_low}, {baseline_high}")
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range(start, end, freq="D")
+    mean = 0.5 * (baseline_low + baseline_high)
+    sd = (baseline_high - baseline_low) / (2 * 1.959964)
+    dispersion = max(sd**2 - mean, 1e-9) / mean**2  # NB2: Var = mean + dispersion * mean^2
+    shape = 1.0 / dispersion
+    counts = rng.poisson(rng.gamma(shape, mean / shape, size=dates.size)).astype("int64")
+    anchor = np.zeros(dates.size, dtype=bool)
+    for day, value in pulses.items():
+        hit = dates == pd.Timestamp(day)
+        if not hit.any():
+            raise ModelError(f"pulse day {day} is outside {start}..{end}")
+        counts[hit] = int(round(float(value)))
+        anchor |= hit
+    frame = pd.DataFrame({"date": dates, "day": np.arange(dates.size), "bans": counts,
+                          "is_published_anchor": anchor, "synthetic": True})
+    frame.attrs["synthetic"] = True
+    return frame
+
+
+def dispersion_index(counts: Sequence[float] | np.ndarray) -> float:
+    """Robust ``Var / mean`` of a count series with a few outlying days (pulses).
+
+    Variance from the median absolute first difference (``sd = 1.4826 MAD / sqrt 2``), mean
+    from the median: pulses of a day or two barely move either.  1 for Poisson counts; use it
+    to scale a Poisson changepoint penalty for overdispersed series.
+    """
+    y = np.asarray(counts, dtype=float)
+    diffs = np.diff(y)
+    mad = np.median(np.abs(diffs - np.median(diffs)))
+    sd = 1.4826 * mad / np.sqrt(2.0)
+    centre = float(np.median(y))
+    return float(sd**2 / centre) if centre > 0 else float("nan")
+
+
+def changepoints_against_truth(
+    detected: Sequence[object], truth: Sequence[object], tolerance_days: float = 2.0
+) -> pd.DataFrame:
+    """Pair every true changepoint date with the nearest detected one (and list extra ones).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``true_date``, ``detected_date`` (nearest; NaT if none), ``distance_days`` (signed,
+        detected minus true), ``within_tolerance``; detected dates farther than the
+        tolerance from every true one appear as rows with ``true_date`` NaT.
+    """
+    found = pd.to_datetime(pd.Series(list(detected), dtype="object"))
+    true = pd.to_datetime(pd.Series(list(truth), dtype="object"))
+    rows = []
+    for t in true:
+        if found.empty:
+            rows.append({"true_date": t, "detected_date": pd.NaT, "distance_days": np.nan,
+                         "within_tolerance": False})
+            continue
+        gaps = (found - t).dt.days
+        k = int(np.argmin(np.abs(gaps.to_numpy())))
+        rows.append({"true_date": t, "detected_date": found.iloc[k],
+                     "distance_days": float(gaps.iloc[k]),
+                     "within_tolerance": bool(abs(gaps.iloc[k]) <= tolerance_days)})
+    for f in found:
+        if true.empty or (np.abs((true - f).dt.days) > tolerance_days).all():
+            rows.append({"true_date": pd.NaT, "detected_date": f, "distance_days": np.nan,
+                         "within_tolerance": False})
+    return pd.DataFrame(rows, columns=["true_date", "detected_date", "distance_days",
+                                       "within_tolerance"])
+
+
+def true_changepoint_dates(pulse_dates: Sequence[object]) -> list[pd.Timestamp]:
+    """Dates where the mean of a baseline-plus-pulses series changes.
+
+    Each pulse day starts a new segment (its count differs from its neighbours') and so
+    does the first day after a run of pulse days.
+    """
+    pulses = sorted({pd.Timestamp(d).normalize() for d in pulse_dates})
+    one_day = pd.Timedelta(days=1)
+    after = {d + one_day for d in pulses} - set(pulses)
+    return sorted(set(pulses) | after)
+
+
+def calibration_source_domains(results: Mapping[str, object]) -> list[str]:
+    """Web domains of the anchors' sources, in first-seen order (for figure footnotes)."""
+    from urllib.parse import urlparse
+
+    seen: list[str] = []
+    for result in results.values():
+        for url in result.anchors["source"]:  # type: ignore[attr-defined]
+            host = urlparse(str(url)).netloc.lower().removeprefix("www.")
+            if host and host not in seen:
+                seen.append(host)
+    return seen

@@ -32,13 +32,19 @@ from analysis.reports import (
 EXPECTED_FIGURES = {
     "01_dataset_tour": ["coverage_by_platform_year", "sources_qualifiers_periods", "conflicts"],
     "02_enforcement_over_time": ["enforcement_per_day"],
-    "03_action_days": ["action_days_timeline", "telegram_bans_november_2019"],
+    "03_action_days": [
+        "action_days_timeline",
+        "telegram_bans_november_2019",
+        "changepoints_synthetic",
+    ],
     "04_survival_reappearance": ["channel_lifetimes_synthetic", "reappearance_synthetic"],
     "05_cat_and_mouse": [
         "purge_simulation_vs_mean_field",
         "fit_recovers_known_truth",
         "policy_purge_vs_sustained",
         "policy_recreation_cost",
+        "calibrated_parameters",
+        "recovery_two_ways_synthetic",
     ],
 }
 

@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from analysis.errors import ModelError
 from analysis.models._cm_stats import minimise
@@ -220,24 +220,25 @@ def calibrate(
     rows = []
     for i, name in enumerate(names):
         grid = np.unique(np.concatenate([np.linspace(lo[i], hi[i], profile_points), [x_hat[i]]]))
-        prof = []
         others = [j for j in range(len(names)) if j != i]
-        for g in grid:
+
+        def profile_at(g: float, i: int = i, others: list[int] = others) -> float:
+            """Profile log-likelihood with parameter ``i`` fixed at ``g`` (log scale)."""
             if not others:
                 x = x_hat.copy()
                 x[i] = g
-                prof.append(-neg(x))
-                continue
+                return -neg(x)
 
-            def sub(z: np.ndarray, g: float = g, i: int = i, others: list[int] = others) -> float:
+            def sub(z: np.ndarray) -> float:
                 x = np.empty(len(names))
                 x[i] = g
                 x[others] = z
                 return neg(x)
 
             res = minimise(sub, [x_hat[others]], bounds=[bounds[j] for j in others], polish=False)
-            prof.append(-float(res.fun))
-        prof = np.asarray(prof)
+            return -float(res.fun)
+
+        prof = np.asarray([profile_at(g) for g in grid])
         ll_max = max(ll_hat, float(prof.max()))
         drop = ll_max - prof
         k_hat = int(np.argmin(drop))
@@ -245,8 +246,13 @@ def calibrate(
         def to_natural(v: float, i: int = i) -> float:
             return float(1.0 / (1.0 + np.exp(-v)) if is_prob[i] else np.exp(v))
 
-        lower, lower_ok = _crossing(grid, drop, threshold, k_hat, -1, to_natural)
-        upper, upper_ok = _crossing(grid, drop, threshold, k_hat, +1, to_natural)
+        def excess(
+            g: float, profile_at: Callable[[float], float] = profile_at, top: float = ll_max
+        ) -> float:
+            return top - profile_at(g) - threshold
+
+        lower, lower_ok = _crossing(grid, drop, threshold, k_hat, -1, to_natural, excess)
+        upper, upper_ok = _crossing(grid, drop, threshold, k_hat, +1, to_natural, excess)
         natural_grid = np.array([to_natural(v) for v in grid])
         profiles[name] = pd.DataFrame({name: natural_grid, "loglik": prof, "deviance": 2 * drop})
         rows.append(
@@ -290,8 +296,14 @@ def _crossing(
     k_hat: int,
     direction: int,
     to_natural: Callable[[float], float],
+    excess: Callable[[float], float] | None = None,
 ) -> tuple[float, bool]:
-    """Walk from the profile maximum to the first grid point outside; interpolate the crossing.
+    """Walk from the profile maximum to the first grid point outside, then find the crossing.
+
+    Between the last grid point inside and the first outside, the crossing of the profile
+    deviance with the threshold is found by Brent's method on ``excess`` (profile drop minus
+    threshold; re-profiling at each trial point) to 0.01 on the log scale, so the bound does not
+    depend on the grid's spacing; without ``excess`` it is interpolated linearly.
 
     Returns (bound, identified); identified is False when the search range ends first.
     """
@@ -303,7 +315,14 @@ def _crossing(
         return float(to_natural(grid[k])), False
     a, b = drop[k], drop[k + direction]
     frac = (threshold - a) / (b - a) if b != a else 0.5
-    return float(to_natural(grid[k] + frac * (grid[k + direction] - grid[k]))), True
+    guess = grid[k] + frac * (grid[k + direction] - grid[k])
+    if excess is not None:
+        lo_g, hi_g = sorted((grid[k], grid[k + direction]))
+        try:
+            guess = optimize.brentq(excess, lo_g, hi_g, xtol=0.01)
+        except ValueError:  # the re-profiled ends do not bracket: keep the interpolation
+            pass
+    return float(to_natural(guess)), True
 
 
 # --------------------------------------------------------------------------- scenarios

@@ -257,8 +257,8 @@ def validate_channel_events(df: pd.DataFrame, *, source: str | None = None) -> p
     if not reason_null.all():
         if isinstance(reason.dtype, pd.CategoricalDtype):
             reason = reason.astype(object)
-        values = reason.to_numpy(dtype=object)
-        known = np.isin(values, np.array(END_REASONS, dtype=object)) | reason_null
+        values = reason.to_numpy(dtype=object, na_value=None)
+        known = pd.Series(values).isin(END_REASONS).to_numpy() | reason_null
         if not known.all():
             i = _first(~known)
             raise _fail(

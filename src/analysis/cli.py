@@ -75,8 +75,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         recreation_delay_mean_days=args.recreation_delay,
     )
     result = model.simulate(days=args.days, seed=args.seed)
-    events = result.events
-    events = events.assign(synthetic=True)
+    events = result.channel_events.assign(synthetic=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     if args.output.suffix == ".parquet":
         events.to_parquet(args.output, index=False)

@@ -168,3 +168,23 @@ def test_unknown_reason(table: pd.DataFrame) -> None:
 def test_unknown_event_reason(table: pd.DataFrame) -> None:
     with pytest.raises(ChannelTableError, match="event_reasons"):
         channel_lifetimes(table, event_reasons=("suspended",))
+
+
+def test_nullable_string_end_reason_is_accepted() -> None:
+    # a table read with pandas' nullable "string" dtype holds pd.NA for censored channels
+    import pandas as pd
+
+    from analysis.channels import validate_channel_events
+
+    table = pd.DataFrame(
+        {
+            "channel_id": pd.array(["c1", "c2"], dtype="string"),
+            "family_id": pd.array(["f1", None], dtype="string"),
+            "created_at": [0.0, 1.0],
+            "ended_at": [2.0, None],
+            "end_reason": pd.array(["banned", None], dtype="string"),
+            "observation_end": [10.0, 10.0],
+        }
+    )
+    out = validate_channel_events(table, source="synthetic")
+    assert out["end_reason"].isna().tolist() == [False, True]

@@ -1,0 +1,46 @@
+"""The `takedowns` command: validate and simulate (etl errors are in test_bad_input)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.channels import validate_channel_events
+from analysis.cli import build_parser, main
+
+
+def test_every_subcommand_is_registered() -> None:
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert {"etl", "validate", "figures", "simulate", "ingest"} <= set(sub.choices)
+
+
+def test_validate_reports_fresh_processed_data(capsys) -> None:
+    assert main(["validate"]) == 0
+    out = capsys.readouterr().out
+    assert "data/raw is valid" in out and "up to date" in out
+
+
+def test_validate_flags_a_stale_build(tmp_path: Path, capsys) -> None:
+    empty = tmp_path / "processed"
+    empty.mkdir()
+    assert main(["validate", "--processed", str(empty)]) == 1
+    assert "make data" in capsys.readouterr().err
+
+
+def test_simulate_writes_a_valid_synthetic_channel_table(tmp_path: Path) -> None:
+    out = tmp_path / "sim.csv"
+    status = main(["simulate", "--days", "60", "--creation-rate", "5", "--seed", "3",
+                   "--output", str(out)])
+    assert status == 0
+    events = pd.read_csv(out)
+    assert events["synthetic"].all()
+    typed = events.drop(columns="synthetic").astype(
+        {"channel_id": "string", "family_id": "string", "end_reason": "string"}
+    )
+    if "predecessor_id" in typed:
+        typed["predecessor_id"] = typed["predecessor_id"].astype("string")
+    validated = validate_channel_events(typed, source=str(out))
+    assert len(validated) > 0
+    # about creation_rate / (1 - rho) channels a day are created (rho = 0.5 by default)
+    assert 60 * 5 < (validated["created_at"] >= 0).sum() < 60 * 5 * 3

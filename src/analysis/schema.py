@@ -237,7 +237,7 @@ SERIES = Table(
     name="series",
     title="Preferred figure per key",
     description=(
-        "One preferred figure per platform x target x metric x unit x rate x period, chosen "
+        "One preferred figure per platform x target x metric x subset x unit x rate x period, chosen "
         "by the rule in analysis.etl.series.PREFERENCE_RULE, with the number of alternatives."
     ),
     fields=(
@@ -483,8 +483,17 @@ def datapackage(
     }
 
 
-def data_dictionary(tables: list[str], version: str, row_counts: Mapping[str, int]) -> str:
-    """Return the Markdown data dictionary for the written ``tables``."""
+def data_dictionary(
+    tables: list[str],
+    version: str,
+    row_counts: Mapping[str, int],
+    family_counts: Mapping[str, Mapping[str, int]] | None = None,
+) -> str:
+    """Return the Markdown data dictionary for the written ``tables``.
+
+    ``family_counts`` maps each source family to its number of documents, figures, and
+    figures checked against a stored copy.
+    """
     lines = [
         f"# {DATASET_TITLE}: data dictionary",
         "",
@@ -519,6 +528,20 @@ def data_dictionary(tables: list[str], version: str, row_counts: Mapping[str, in
             f"| `{t.path}` | {row_counts.get(name, 0)} | {', '.join(t.primary_key)} "
             f"| {t.description} |"
         )
+    if family_counts:
+        lines += [
+            "",
+            "## Figures by source family",
+            "",
+            "| family | documents | figures | checked | unverified |",
+            "|---|---|---|---|---|",
+        ]
+        for family in sorted(family_counts):
+            c = family_counts[family]
+            lines.append(
+                f"| `{family}` | {c['documents']} | {c['figures']} | {c['checked']} "
+                f"| {c['figures'] - c['checked']} |"
+            )
     for name in tables:
         t = TABLES[name]
         lines += ["", f"## `{t.name}`: {t.title}", "", t.description, ""]

@@ -96,8 +96,23 @@ def write_tables(frames: Mapping[str, pd.DataFrame], folder: Path, raw_sha256: s
         json.dumps(package, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     (folder / "README.md").write_text(
-        schema.data_dictionary(names, __version__, counts), encoding="utf-8"
+        schema.data_dictionary(names, __version__, counts, family_counts(frames)),
+        encoding="utf-8",
     )
+
+
+def family_counts(frames: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, int]]:
+    """Documents, figures and checked figures per source family."""
+    figures, documents = frames["figures"], frames["documents"]
+    out: dict[str, dict[str, int]] = {}
+    for family in sorted(set(figures["family"]) | set(documents["family"])):
+        mine = figures[figures["family"] == family]
+        out[family] = {
+            "documents": int((documents["family"] == family).sum()),
+            "figures": len(mine),
+            "checked": int((mine["check_status"] == "checked").sum()),
+        }
+    return out
 
 
 def swap_in(built: Path, target: Path) -> None:

@@ -188,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         _worker_main(args.worker, args.path, args.repeat or 1)
         return 0
 
-    sizes = args.sizes or ([1_000_000] if args.quick else [10_000_000, 100_000_000])
+    # 2 x 10^7 rows with 200,000 channels is the reference case of the ingestion issue
+    sizes = args.sizes or ([1_000_000] if args.quick else [10_000_000, 20_000_000, 100_000_000])
     print("SYNTHETIC message logs; times exclude interpreter start; peak = ru_maxrss of child")
     print(
         f"{'rows':>12} {'method':>8} {'seconds':>9} {'vs duckdb':>10} {'vs pandas':>10}"

@@ -41,6 +41,12 @@ def _filter(frame: pd.DataFrame, **equals: str | list[str] | None) -> pd.DataFra
         if wanted is None:
             continue
         values = [wanted] if isinstance(wanted, str) else list(wanted)
+        dtype = frame[column].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            unknown = [v for v in values if v not in dtype.categories]
+            if unknown:
+                terms = ", ".join(map(str, dtype.categories))
+                raise ValueError(f"unknown {column} {unknown[0]!r}; expected one of: {terms}")
         frame = frame[frame[column].isin(values)]
     return frame.reset_index(drop=True)
 

@@ -192,3 +192,11 @@ def test_known_conflict_instagram_q1_2020() -> None:
     found = _conflict_between(load.conflicts(), {440600.0, 446000.0})
     assert len(found) >= 1
     assert not found["compatible_within_qualifiers"].any()
+
+
+def test_loader_filters_reject_unknown_terms() -> None:
+    with pytest.raises(ValueError, match="unknown platform 'telegarm'"):
+        load.figures(platform="telegarm")
+    telegram = load.series(platform="telegram", metric="bots_and_channels_banned")
+    assert len(telegram) > 0
+    assert set(telegram["platform"]) == {"telegram"}

@@ -1,6 +1,6 @@
 """Find figures that should agree and do not: the ``conflicts`` table.
 
-Three rules, each documented in the data dictionary:
+Four rules, each documented in the data dictionary:
 
 ``same_key``
     Two figures with the same platform, target, metric, unit, rate and period

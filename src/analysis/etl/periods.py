@@ -41,7 +41,8 @@ Periods ending on a day
     half-year or a year.  ``published`` is required.
 Snapshots [snapshot]
     ``as of D`` / ``as at D``: that day; ``as of September 2016`` / ``as of 2016-09``:
-    the last day of the month.  A snapshot is a stock at one moment; ``days`` is 1.
+    the last day of the month, or ``published`` when the document was published earlier
+    in that month.  A snapshot is a stock at one moment; ``days`` is 1.
 
 Rejected (``ParseError``)
     ``late 2016``, ``early 2017``, ``mid-2015`` outside ``since``, ``recent months``,
@@ -411,7 +412,10 @@ def _parse(text: str, s: str, published: dt.date | None) -> tuple[dt.date, dt.da
         span = _single(m[1])
         if span is None or span.level not in ("day", "month"):
             raise ParseError(text, "'as of' followed by a date or a month")
-        return span.end, span.end, "snapshot"
+        day = span.end
+        if span.level == "month" and published is not None and span.start <= published < day:
+            day = published  # a page of 12 June cannot state a stock of 30 June
+        return day, day, "snapshot"
     if m := _FIRST_MONTHS.fullmatch(s):
         n = int(m["n"]) if m["n"].isdigit() else _COUNT_WORDS[m["n"]]
         if not 2 <= n <= 11:

@@ -175,8 +175,12 @@ def _timestamp_sql(column: str, duck_type: str, files: list[str]) -> str:
         return col if base == "TIMESTAMP" else f"CAST({col} AS TIMESTAMP)"
     if base in _TIMESTAMPTZ_TYPES:
         return f"timezone('UTC', {col})"
-    if base == "VARCHAR":
-        return f"timezone('UTC', try_cast({col} AS TIMESTAMPTZ))"
+    if base == "VARCHAR":  # ISO 8601 text, or Unix epoch seconds written as digits (CSV)
+        epoch = (
+            f"CASE WHEN regexp_full_match(trim({col}), '[+-]?[0-9]+([.][0-9]+)?') "
+            f"THEN to_timestamp(CAST(trim({col}) AS DOUBLE)) END"
+        )
+        return f"timezone('UTC', coalesce(try_cast({col} AS TIMESTAMPTZ), {epoch}))"
     if base in _NUMBER_TYPES:
         return f"timezone('UTC', to_timestamp(CAST({col} AS DOUBLE)))"
     raise IngestError(

@@ -16,6 +16,8 @@ From a channel event table (:mod:`analysis.channels`), for every channel with
 * otherwise it is the next channel of the same ``family_id`` created at or after the ban
   (channels that name a predecessor are reserved for that predecessor and the banned channel
   itself is never its own successor);
+* ties in creation time go to the smallest ``channel_id`` (the result does not depend on the
+  row order);
 * with no successor the delay is censored at the banned row's ``observation_end``.
 
 Delays are float days.  A successor named through ``predecessor_id`` but created *before* the
@@ -112,9 +114,12 @@ def _successor_by_family(table: pd.DataFrame, banned: pd.DataFrame) -> pd.Series
     n_rank = int(rank.max()) + 1
     cand_key = cand_fam.astype(np.int64) * n_rank + rank[: len(cand)]
     query_key = query_fam.astype(np.int64) * n_rank + rank[len(cand) :]
-    order = np.argsort(cand_key, kind="stable")
-    cand_key, cand_fam = cand_key[order], cand_fam[order]
-    cand_id = cand["channel_id"].to_numpy(dtype=object)[order]
+    cand_id = cand["channel_id"].to_numpy(dtype=object)
+    # ties (same family, same creation time) go to the smallest channel_id, as in
+    # _successor_by_predecessor, so the result does not depend on the row order
+    _, id_rank = np.unique(cand_id.astype(str), return_inverse=True)
+    order = np.lexsort((id_rank, cand_key))
+    cand_key, cand_fam, cand_id = cand_key[order], cand_fam[order], cand_id[order]
     pos = np.searchsorted(cand_key, query_key, side="left")
     query_id = query["channel_id"].to_numpy(dtype=object)
 

@@ -54,8 +54,16 @@ def test_rules_end_reason_went_dark_and_censoring(table_csv) -> None:
     assert pd.isna(by_id.loc["syn-c", "ended_at"]) and pd.isna(by_id.loc["syn-c", "end_reason"])
     # offset +02:00 converted to UTC
     assert by_id.loc["syn-d", "created_at"] == pd.Timestamp("2020-01-21T04:00:00")
-    assert (events["observation_end"] == pd.Timestamp("2020-03-01")).all()
+    # a bare date means the whole day: observation ends at its last microsecond
+    assert (events["observation_end"] == pd.Timestamp("2020-03-01 23:59:59.999999")).all()
     validate_channel_events(events)  # the contract holds
+
+
+def test_observation_end_with_a_time_of_day_is_taken_as_written(table_csv) -> None:
+    events = channel_table_to_events(
+        read_channel_table(table_csv), observation_end="2020-03-01T12:00:00", inactivity_days=30
+    )
+    assert (events["observation_end"] == pd.Timestamp("2020-03-01 12:00")).all()
 
 
 def test_default_observation_end_is_latest_time(table_csv) -> None:

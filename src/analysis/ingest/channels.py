@@ -30,7 +30,8 @@ With ``last_seen``: a row with an ``end_reason`` ended at ``last_seen``; a row w
 *went dark* at ``last_seen`` when that is more than ``inactivity_days`` before its
 ``observation_end``, and is otherwise still active (``ended_at`` null, censored).  With
 ``ended_at`` the values are taken as they are (contract of :mod:`analysis.channels`).
-``observation_end`` defaults to the latest time in the table.
+``observation_end`` defaults to the latest time in the table; a bare date given for it
+means the whole day (observation ends at its last microsecond).
 
 Errors name the file, the row (1-based data row; the CSV header is line 1, so data row ``n``
 is line ``n + 1``), the column and the value.  Outputs hash ``channel_id``, ``family_id``,
@@ -51,6 +52,7 @@ from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
 from analysis.channels import validate_channel_events
 from analysis.errors import ChannelTableError, IngestError
+from analysis.ingest._times import observation_end_timestamp
 from analysis.ingest.output import ensure_private_destination, write_table_atomic
 from analysis.ingest.privacy import HASH_KEY_ENV, hash_columns, resolve_hash_key
 
@@ -388,18 +390,7 @@ def _default_end(
                 column="observation_end",
                 value=value,
             ) from error
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as error:
-        raise IngestError(
-            "cannot parse observation end; expected an ISO 8601 date",
-            file=source,
-            column="observation_end",
-            value=value,
-        ) from error
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp
+    return observation_end_timestamp(value, source=source)
 
 
 def _as_ingest_error(error: ChannelTableError, source: str | None) -> IngestError:

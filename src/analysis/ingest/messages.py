@@ -49,6 +49,7 @@ import pandas as pd
 
 from analysis.channels import END_REASONS
 from analysis.errors import IngestError
+from analysis.ingest._times import observation_end_timestamp
 from analysis.ingest.output import ensure_private_destination, write_table_atomic
 from analysis.ingest.privacy import (
     HASH_KEY_ENV,
@@ -310,21 +311,7 @@ def _checked_memory_limit(limit: str) -> str:
 
 
 def _parse_observation_end(value: str | pd.Timestamp | None) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError) as error:
-        raise IngestError(
-            "cannot parse observation end; expected an ISO 8601 date or time",
-            column="observation_end",
-            value=value,
-        ) from error
-    if stamp is pd.NaT:
-        raise IngestError("observation end is missing", column="observation_end", value=value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp
+    return None if value is None else observation_end_timestamp(value)
 
 
 def _aggregate(

@@ -286,7 +286,9 @@ CONFLICTS = Table(
             "nested_decrease: a count over a longer period with the same start is smaller; "
             "month_to_date_differs: month-to-date counts of one month from two documents "
             "differ; "
-            "sum_vs_total: figures tiling a period do not sum to the stated total.",
+            "sum_vs_total: figures tiling a period do not sum to the stated total; "
+            "documented: a pair written down by hand in data/raw/documented_conflicts.csv "
+            "(different wording of one event, overlapping releases).",
         ),
         F("platform", "string", "Platform.", vocabulary="platform"),
         F("target", "string", "Target.", vocabulary="target"),

@@ -200,3 +200,14 @@ def test_loader_filters_reject_unknown_terms() -> None:
     telegram = load.series(platform="telegram", metric="bots_and_channels_banned")
     assert len(telegram) > 0
     assert set(telegram["platform"]) == {"telegram"}
+
+
+def test_documented_conflict_referred_against_taken_down() -> None:
+    conflicts = load.conflicts()
+    documented = conflicts[conflicts["kind"] == "documented"]
+    pair = documented[(documented["figure_id_a"] == "EU09") & (documented["figure_id_b"] == "EU10")]
+    assert len(pair) == 1
+    assert "referred" in pair["description"].iloc[0]
+    figures = load.figures().set_index("figure_id")
+    assert figures.loc["EU09", "metric"] == "items_referred"
+    assert figures.loc["EU10", "metric"] == "items_removed"

@@ -141,3 +141,22 @@ def test_sum_of_tiling_parts_against_total() -> None:
     assert row["value_b"] == 250.0
     agree = find_conflicts(pd.DataFrame([*months, rest, {**total, "value": 250.0}]))
     assert (agree["kind"] != "sum_vs_total").all()
+
+
+def test_documented_conflicts_are_checked_and_compared_only_on_one_scale(tmp_path) -> None:
+    from analysis.errors import RawDataError
+    from analysis.etl.conflicts import documented_conflicts
+
+    rate = {**figure("RATE", 8000.0), "rate_per": "month"}
+    rows = pd.DataFrame([figure("A", 100.0), figure("B", 100.0, document_id="doc_b"), rate])
+    path = tmp_path / "documented_conflicts.csv"
+    path.write_text("figure_id_a,figure_id_b,description\nA,B,same value and other wording\n"
+                    "RATE,A,a monthly rate against a total\n")
+    records = documented_conflicts(path, rows)
+    assert [r["kind"] for r in records] == ["documented", "documented"]
+    assert records[0]["compatible_within_qualifiers"] is True
+    assert records[1]["compatible_within_qualifiers"] is False  # different scales
+    path.write_text("figure_id_a,figure_id_b,description\nA,NOPE,typo\n")
+    with pytest.raises(RawDataError) as info:
+        documented_conflicts(path, rows)
+    assert (info.value.line, info.value.field) == (2, "figure_id_b")

@@ -373,5 +373,5 @@ def build_tables(raw: Path) -> Tables:
     action_days = read_action_days(raw / "action_days.csv", documents, figures)
     sources = documents.set_index("document_id")[["source_kind", "published_date"]]
     series = select_series(figures, sources)
-    conflicts = find_conflicts(figures)
+    conflicts = find_conflicts(figures, raw / "documented_conflicts.csv")
     return Tables(documents, figures, action_days, series, conflicts)

@@ -19,6 +19,11 @@ Four rules, each documented in the data dictionary:
     exactly do not add up to it (e.g. the Fars 2017 monthly values against
     the stated nine-month total).
 
+``documented``
+    Pairs no rule can pair, written down by a person in ``data/raw/documented_conflicts.csv``
+    with a description: different wording of the same event ("referred" against "taken
+    down"), overlapping releases, rates that do not fit a total.
+
 Every conflict carries the relative difference and whether the intervals
 implied by the qualifiers and the rounding overlap
 (``compatible_within_qualifiers``).  Nothing is resolved here.
@@ -28,10 +33,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from pathlib import Path
 
 import pandas as pd
 
 from analysis.etl.intervals import figure_interval, intervals_overlap
+from analysis.etl.raw import read_rows
 from analysis.schema import CONFLICTS, SERIES_KEY
 
 COUNT_GROUP = ("platform", "target", "metric", "subset", "unit")
@@ -201,8 +208,46 @@ def _sum_vs_total(figures: pd.DataFrame) -> list[dict]:
     return out
 
 
-def find_conflicts(figures: pd.DataFrame) -> pd.DataFrame:
-    """Return the ``conflicts`` table for ``figures`` (see the module docstring)."""
+DOCUMENTED_COLUMNS = ("figure_id_a", "figure_id_b", "description")
+
+
+def documented_conflicts(path: Path, figures: pd.DataFrame) -> list[dict]:
+    """Conflicts listed by hand in ``documented_conflicts.csv`` (none when the file is absent).
+
+    Raises
+    ------
+    RawDataError
+        If a row names an unknown figure, the same figure twice, or has no description.
+    """
+    if not path.is_file():
+        return []
+    by_id = figures.set_index("figure_id", drop=False)
+    out = []
+    for row in read_rows(path, DOCUMENTED_COLUMNS, DOCUMENTED_COLUMNS):
+        a_id, b_id = row.get("figure_id_a"), row.get("figure_id_b")
+        for column, figure_id in (("figure_id_a", a_id), ("figure_id_b", b_id)):
+            if figure_id not in by_id.index:
+                raise row.fail(column, "the figure_id of a row in a figures.csv")
+        if a_id == b_id:
+            raise row.fail("figure_id_b", "a different figure from figure_id_a")
+        a, b = by_id.loc[a_id], by_id.loc[b_id]
+        same_scale = a["unit"] == b["unit"] and (
+            (pd.isna(a["rate_per"]) and pd.isna(b["rate_per"])) or a["rate_per"] == b["rate_per"]
+        )
+        # values on different scales (a monthly rate against a yearly total) are not compared
+        compatible = same_scale and intervals_overlap(_interval(a), _interval(b))
+        out.append(
+            _record("documented", a, b_id, _period(b), b["value"], compatible,
+                    row.get("description"))
+        )
+    return out
+
+
+def find_conflicts(figures: pd.DataFrame, documented: Path | None = None) -> pd.DataFrame:
+    """Return the ``conflicts`` table for ``figures`` (see the module docstring).
+
+    ``documented`` is the path of ``documented_conflicts.csv``, if any.
+    """
     if figures.empty:
         return pd.DataFrame(columns=CONFLICTS.columns)
     records = (
@@ -210,6 +255,7 @@ def find_conflicts(figures: pd.DataFrame) -> pd.DataFrame:
         + _nested_decrease(figures)
         + _month_to_date(figures)
         + _sum_vs_total(figures)
+        + (documented_conflicts(documented, figures) if documented is not None else [])
     )
     frame = pd.DataFrame(records, columns=CONFLICTS.columns)
     return frame.drop_duplicates("conflict_id").reset_index(drop=True)

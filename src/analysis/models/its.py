@@ -17,6 +17,13 @@ GLM score contributions ``x_t (y_t - mu_t) / (1 + alpha mu_t)`` (robust to overd
 and to serial correlation up to ``hac_lags``, default ``floor(4 (n/100)^(2/9))``);
 ``"robust"`` is the HC0 sandwich; ``"model"`` the inverse Fisher information.
 
+Caveat, measured by simulation: on 180 daily counts with no intervention whose log-rate
+follows a latent AR(1) with coefficient 0.9 (sd 0.08, mean 500), the 95 % Newey-West
+interval of a level change at day 90 excluded zero in 19 of 60 seeded runs (about 32 %, not
+5 %); even Andrews' (1991) plug-in bandwidth (about 15 lags) left 27 %.  For strongly
+autocorrelated series such as daily counts of active channels, treat the intervals as too
+narrow and run :meth:`InterruptedTimeSeries.placebo`.
+
 30-day contrasts (:meth:`InterruptedTimeSeries.contrasts`) compare the fitted mean over the
 ``window_days`` after an action with the ``window_days`` before, as CREST 2021 did with raw
 means (organic posts -15 % after the Oct 2018 Europol action and -95.5 % after the Nov 2019

@@ -56,7 +56,6 @@ SIGNED_METRICS = frozenset({"change_percent"})
 UNBOUNDED_PERCENT_METRICS = frozenset({"change_percent", "increase_percent"})
 TIME_METRICS = frozenset({"median_time_to_removal", "mean_channel_lifespan"})
 TIME_UNITS = frozenset({"hours", "minutes", "days"})
-RATIO_METRICS = frozenset({"ratio"})
 ISO_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
@@ -187,8 +186,6 @@ def _unit_for(row: RawRow, metric: str, quantity_unit: str | None) -> str:
         return str(quantity_unit)
     if quantity_unit in (None, "count"):
         return "count"
-    if metric in RATIO_METRICS:
-        return "ratio"
     raise row.fail("value_text", f"a count (no unit) for metric {metric!r}")
 
 

@@ -106,9 +106,8 @@ def _cumulative_counts(figures: pd.DataFrame) -> pd.DataFrame:
     return figures[keep]
 
 
-def _nested_decrease(figures: pd.DataFrame) -> list[dict]:
+def _nested_decrease(counts: pd.DataFrame) -> list[dict]:
     out = []
-    counts = _cumulative_counts(figures)
     for _, group in counts.groupby(list(COUNT_GROUP) + ["period_start"], dropna=False, sort=False):
         rows = [r for _, r in group.sort_values(["period_end", "figure_id"]).iterrows()]
         for short, long in itertools.combinations(rows, 2):
@@ -128,9 +127,8 @@ def _nested_decrease(figures: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _month_to_date(figures: pd.DataFrame) -> list[dict]:
+def _month_to_date(counts: pd.DataFrame) -> list[dict]:
     out = []
-    counts = _cumulative_counts(figures)
     mtd = counts[counts["period_kind"] == "to_date"]
     for _, group in mtd.groupby(list(COUNT_GROUP) + ["period_start"], dropna=False, sort=False):
         rows = [r for _, r in group.sort_values(["period_end", "figure_id"]).iterrows()]
@@ -179,9 +177,8 @@ def _tilings(total: pd.Series, parts: pd.DataFrame) -> list[pd.DataFrame]:
     return chains
 
 
-def _sum_vs_total(figures: pd.DataFrame) -> list[dict]:
+def _sum_vs_total(counts: pd.DataFrame) -> list[dict]:
     out = []
-    counts = _cumulative_counts(figures)
     for _, group in counts.groupby(list(COUNT_GROUP) + ["document_id"], dropna=False, sort=False):
         if len(group) < 3:
             continue
@@ -250,11 +247,12 @@ def find_conflicts(figures: pd.DataFrame, documented: Path | None = None) -> pd.
     """
     if figures.empty:
         return pd.DataFrame(columns=CONFLICTS.columns)
+    counts = _cumulative_counts(figures)
     records = (
         _same_key(figures)
-        + _nested_decrease(figures)
-        + _month_to_date(figures)
-        + _sum_vs_total(figures)
+        + _nested_decrease(counts)
+        + _month_to_date(counts)
+        + _sum_vs_total(counts)
         + (documented_conflicts(documented, figures) if documented is not None else [])
     )
     frame = pd.DataFrame(records, columns=CONFLICTS.columns)

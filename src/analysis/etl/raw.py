@@ -28,16 +28,7 @@ DOCUMENT_COLUMNS = (
     "checked_on",
     "notes",
 )
-DOCUMENT_REQUIRED = (
-    "document_id",
-    "originator",
-    "publisher",
-    "title",
-    "url",
-    "source_kind",
-    "language",
-    "checked_on",
-)
+DOCUMENT_REQUIRED = tuple(c for c in DOCUMENT_COLUMNS if c not in ("published_date", "notes"))
 FIGURE_COLUMNS = (
     "figure_id",
     "document_id",
@@ -54,16 +45,8 @@ FIGURE_COLUMNS = (
 )
 FIGURE_OPTIONAL = ("subset",)
 """Columns a figures.csv may leave out of its header."""
-FIGURE_REQUIRED = (
-    "figure_id",
-    "document_id",
-    "platform",
-    "target",
-    "metric",
-    "value_text",
-    "period_text",
-    "quote",
-    "check_status",
+FIGURE_REQUIRED = tuple(
+    c for c in FIGURE_COLUMNS if c not in ("rate_per", "quote_en", "notes")
 )
 ACTION_COLUMNS = (
     "action_id",

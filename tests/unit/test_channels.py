@@ -33,7 +33,11 @@ def table() -> pd.DataFrame:
 
 def test_constants() -> None:
     assert CHANNEL_EVENT_COLUMNS[0] == "channel_id"
-    assert set(OPTIONAL_CHANNEL_EVENT_COLUMNS) == {"observation_start", "predecessor_id"}
+    assert set(OPTIONAL_CHANNEL_EVENT_COLUMNS) == {
+        "observation_start",
+        "predecessor_id",
+        "detection_horizon",
+    }
     assert END_REASONS == ("banned", "went_dark", "deleted", "unknown")
 
 
@@ -51,10 +55,12 @@ def test_valid_table_is_normalised(table: pd.DataFrame) -> None:
 def test_lifetimes_numeric(table: pd.DataFrame) -> None:
     d, e, entry = channel_lifetimes(table.assign(observation_start=[0.5, np.nan, 0.0]))
     np.testing.assert_allclose(d, [1.5, 9.0, 3.0])
-    np.testing.assert_array_equal(e, [True, False, False])  # deleted = censored at its end
+    np.testing.assert_array_equal(e, [True, False, True])  # default: any ending counts
     np.testing.assert_allclose(entry, [0.5, 0.0, 0.0])
-    _, e2, _ = channel_lifetimes(table, event_reasons=("banned", "deleted"))
-    np.testing.assert_array_equal(e2, [True, False, True])
+    _, e2, _ = channel_lifetimes(table, event_reasons=("banned",))
+    np.testing.assert_array_equal(e2, [True, False, False])  # deleted = censored at its end
+    _, e3, _ = channel_lifetimes(table, event_reasons="banned,deleted")
+    np.testing.assert_array_equal(e3, [True, False, True])
 
 
 def test_lifetimes_datetime_in_days(table: pd.DataFrame) -> None:

@@ -8,8 +8,10 @@ both.
 
 Building the durations (:func:`reappearance_durations`)
 -------------------------------------------------------
-From a channel event table (:mod:`analysis.channels`), for every channel with
-``end_reason == 'banned'``:
+From a channel event table (:mod:`analysis.channels`), for every channel whose ending counts
+(``end_reason`` in ``event_reasons``; default any ending, see
+:func:`analysis.channels.resolve_event_reasons`, so a ``went_dark`` channel of a message log
+is a possible predecessor, as in :func:`analysis.ingest.linking.link_successors`):
 
 * the successor is the earliest-created channel whose ``predecessor_id`` names it, when the
   column is present and such a channel exists;
@@ -18,7 +20,24 @@ From a channel event table (:mod:`analysis.channels`), for every channel with
   itself is never its own successor);
 * ties in creation time go to the smallest ``channel_id`` (the result does not depend on the
   row order);
-* with no successor the delay is censored at the banned row's ``observation_end``.
+* with no successor the delay is censored at ``min(window_days, observation_end - ban)``.
+
+**The window.**  The share that reappears is always *the share re-created within
+``window_days`` of the ban*: successors are only searched for (by the linker) within a window,
+so an unlinked ban is censored at the window, not at the end of the data (which would turn
+"not found within the window" into "never back"), and a successor later than the window
+counts as not (yet) back at the window.  ``window_days`` defaults to the ``link_window_days``
+column written by :func:`~analysis.ingest.linking.link_successors`; a table without it
+(simulations with known lineages, tables linked by hand) gets ``inf``, that is "within the
+follow-up", and the result says so.
+
+**The detection horizon** (optional column ``detection_horizon``, see
+:mod:`analysis.channels`).  An ending after the horizon is not an ending that could be seen
+(a channel going dark then is indistinguishable from one still active), so such rows are not
+predecessors: they are left out with a :class:`~analysis.errors.HorizonWarning` giving the
+count (keeping explicit bans there would mix two definitions of "ended").  A *successor's*
+creation, on the other hand, is seen up to ``observation_end`` (a new channel shows itself by
+posting), so follow-up of the delay runs to ``observation_end``.
 
 Delays are float days.  A successor named through ``predecessor_id`` but created *before* the
 ban (a backup channel kept ready) gets delay 0.  Banned channels without a family and without a
@@ -46,6 +65,8 @@ Survival Analysis, 2nd ed., Springer.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +74,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.channels import to_days, validate_channel_events
-from analysis.errors import ModelError
+from analysis.channels import (
+    no_events_error,
+    resolve_event_reasons,
+    to_days,
+    validate_channel_events,
+)
+from analysis.errors import HorizonWarning, ModelError, NoEventsError
 from analysis.models.survival import (
     SUMMARY_COLUMNS,
     KaplanMeier,
@@ -71,6 +97,8 @@ __all__ = [
     "Reappearance",
     "compare_cohorts",
     "reappearance_durations",
+    "resolve_window_days",
+    "window_label",
 ]
 
 DURATION_COLUMNS = [
@@ -140,34 +168,84 @@ def _successor_by_family(table: pd.DataFrame, banned: pd.DataFrame) -> pd.Series
     return out
 
 
+def resolve_window_days(table: pd.DataFrame, window_days: float | None) -> float:
+    """The reappearance window: explicit, else the ``link_window_days`` column, else ``inf``.
+
+    Raises
+    ------
+    ModelError
+        A negative or NaN window, or a ``link_window_days`` column that is not constant.
+    """
+    if window_days is None and "link_window_days" in table.columns:
+        values = pd.to_numeric(table["link_window_days"], errors="coerce").dropna().unique()
+        if len(values) > 1:
+            raise ModelError(
+                f"column 'link_window_days' holds {len(values)} different windows; expected "
+                "one (link the whole table at once) or pass window_days="
+            )
+        window_days = float(values[0]) if len(values) else None
+    window = float("inf") if window_days is None else float(window_days)
+    if not window > 0:
+        raise ModelError(f"window_days={window_days!r}; expected a number of days > 0")
+    return window
+
+
 def reappearance_durations(
     events: pd.DataFrame,
     *,
-    ban_reasons: tuple[str, ...] = ("banned",),
+    event_reasons: str | Iterable[str] | None = None,
+    window_days: float | None = None,
     source: str | None = None,
+    ban_reasons: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """Ban-to-successor delays, one row per banned channel (censored when none is seen).
+    """Ending-to-successor delays within a window, one row per ending that counts.
 
     Parameters
     ----------
     events
         Channel event table (validated with :func:`analysis.channels.validate_channel_events`).
-    ban_reasons
-        End reasons that count as a ban.
+    event_reasons
+        End reasons that make a channel a predecessor (default any ending;
+        :func:`analysis.channels.resolve_event_reasons`).
+    window_days
+        Reappearance window in days (see the module docstring); default the table's
+        ``link_window_days`` column, else ``inf`` (within the follow-up).
     source
         Name quoted in error messages.
+    ban_reasons
+        Deprecated alias of ``event_reasons``.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``channel_id``, ``family_id``, ``banned_at`` (as in the table), ``successor_id``
-        (NA if none), ``delay_days`` (float days to the successor's creation, or to
-        ``observation_end`` when censored) and ``reappeared`` (bool event indicator), sorted by
-        ``banned_at`` then ``channel_id``.
+        Columns ``channel_id``, ``family_id``, ``banned_at`` (the ending time, as in the
+        table), ``successor_id`` (NA if none within the window), ``delay_days`` (float days
+        to the successor's creation, or the censoring time ``min(window_days,
+        observation_end - banned_at)``) and ``reappeared`` (bool: re-created within the
+        window), sorted by ``banned_at`` then ``channel_id``.  ``attrs`` hold
+        ``window_days``, ``event_reasons`` and ``n_excluded_after_horizon``.
     """
+    if ban_reasons is not None:
+        event_reasons = ban_reasons
+    reasons = resolve_event_reasons(event_reasons)
     table = validate_channel_events(events, source=source)
     table = table.reset_index(drop=True)
-    banned = table[table["end_reason"].isin(ban_reasons).to_numpy()]
+    window = resolve_window_days(table, window_days)
+    is_end = table["end_reason"].isin(reasons).to_numpy()
+    n_after = 0
+    if "detection_horizon" in table.columns:
+        late = (table["ended_at"] > table["detection_horizon"]).to_numpy(dtype=bool)
+        n_after = int((is_end & late).sum())
+        if n_after:
+            warnings.warn(
+                f"{source or 'channel event table'}: {n_after} endings after their "
+                "detection_horizon are not counted as predecessors (an ending there could "
+                "not be seen for every channel)",
+                HorizonWarning,
+                stacklevel=2,
+            )
+        is_end &= ~late
+    banned = table[is_end]
     by_pred = _successor_by_predecessor(table, banned)
     need = banned[by_pred.isna().to_numpy()]
     by_fam = _successor_by_family(table, need)
@@ -175,10 +253,19 @@ def reappearance_durations(
     successor.loc[need.index] = by_fam
     created = table.set_index("channel_id")["created_at"]
     succ_created = successor.map(created)
-    reappeared = successor.notna().to_numpy()
-    end = np.where(reappeared, succ_created.to_numpy(), banned["observation_end"].to_numpy())
-    delay = to_days(end - banned["ended_at"].to_numpy())
-    delay = np.maximum(delay, 0.0)  # backup channel created before the ban: immediate return
+    found = successor.notna().to_numpy()
+    follow = to_days(banned["observation_end"].to_numpy() - banned["ended_at"].to_numpy())
+    limit = np.minimum(window, follow)
+    delay_found = np.full(len(banned), np.nan)
+    if found.any():
+        delay_found[found] = to_days(
+            succ_created.to_numpy()[found] - banned["ended_at"].to_numpy()[found]
+        )
+    # backup channel created before the ban: immediate return
+    delay_found = np.maximum(delay_found, 0.0)
+    reappeared = found & (delay_found <= window)
+    delay = np.where(reappeared, delay_found, limit)
+    successor = successor.where(reappeared, pd.NA)
     out = pd.DataFrame(
         {
             "channel_id": banned["channel_id"].to_numpy(),
@@ -191,7 +278,18 @@ def reappearance_durations(
     )
     for col in ("channel_id", "family_id", "successor_id"):
         out[col] = out[col].astype("string")
-    return out.sort_values(["banned_at", "channel_id"], ignore_index=True)
+    out = out.sort_values(["banned_at", "channel_id"], ignore_index=True)
+    out.attrs.update(
+        {"window_days": window, "event_reasons": reasons, "n_excluded_after_horizon": n_after}
+    )
+    return out
+
+
+def window_label(window_days: float) -> str:
+    """``"within 14 days"`` or ``"within the follow-up"`` (infinite window)."""
+    if np.isfinite(window_days):
+        return f"within {window_days:g} days"
+    return "within the follow-up (no window)"
 
 
 class Reappearance:
@@ -210,13 +308,17 @@ class Reappearance:
 
     Attributes (after fit)
     ----------------------
+    window_days_ : float
+        The window the share refers to (``inf``: within the follow-up).
     reappearance_share_, reappearance_share_ci_ : float, tuple
-        ``1 - cure_fraction`` with its profile-likelihood interval.
+        Share re-created *within* ``window_days_``: ``1 - cure_fraction`` with its
+        profile-likelihood interval.
     never_return_share_ : float
         The cure fraction.
     median_delay_days_, median_delay_ci_ : median delay among channels that return.
     model_ : ParametricSurvival (``cure=True``); ``km_`` : KaplanMeier of the delays.
-    summary : DataFrame of the delay parameters and ``reappearance_share``.
+    summary : DataFrame of the delay parameters, ``reappearance_share`` (within the window),
+        ``median_delay_days`` and a row ``window_days`` (estimate = the window).
     """
 
     def __init__(
@@ -226,10 +328,23 @@ class Reappearance:
         self.alpha = alpha
         self.min_delay_days = min_delay_days
 
-    def fit(self, delay_days: Any, reappeared: Any = None) -> Reappearance:
-        """Fit to delays in days and the reappeared indicator (False = censored)."""
+    def fit(
+        self, delay_days: Any, reappeared: Any = None, *, window_days: float = float("inf")
+    ) -> Reappearance:
+        """Fit to delays in days and the reappeared indicator (False = censored).
+
+        ``window_days`` is the window the delays were censored at (reported, not applied:
+        :func:`reappearance_durations` applies it).
+        """
         delay = np.asarray(delay_days, dtype=float)
         obs = np.ones(delay.shape, dtype=bool) if reappeared is None else np.asarray(reappeared)
+        if obs.size and not obs.astype(bool).any():
+            raise NoEventsError(
+                f"Reappearance: none of {obs.size} endings has a successor "
+                f"{window_label(float(window_days))}; the share reappearing cannot be fitted "
+                "(no lineages: link successors first, or give family_id/predecessor_id)"
+            )
+        self.window_days_ = float(window_days)
         delay = np.where(delay == 0, self.min_delay_days, delay)
         self.model_ = ParametricSurvival(self.distribution, cure=True, alpha=self.alpha).fit(
             delay, obs
@@ -256,6 +371,7 @@ class Reappearance:
         ]
         rows.loc["reappearance_share"] = share
         rows.loc["median_delay_days"] = [median, np.nan, *self.median_delay_ci_]
+        rows.loc["window_days"] = [self.window_days_, np.nan, np.nan, np.nan]
         self.summary = rows[SUMMARY_COLUMNS]
         return self
 
@@ -266,20 +382,39 @@ class Reappearance:
         return float(np.exp(mu + np.exp(s) * par.quantile0(self.distribution, 0.5)))
 
     def fit_channel_events(
-        self, events: pd.DataFrame, *, source: str | None = None
+        self,
+        events: pd.DataFrame,
+        *,
+        event_reasons: str | Iterable[str] | None = None,
+        window_days: float | None = None,
+        source: str | None = None,
     ) -> Reappearance:
-        """Build the delays from a channel event table and fit."""
-        durations = reappearance_durations(events, source=source)
+        """Build the delays with :func:`reappearance_durations` and fit.
+
+        Raises
+        ------
+        NoEventsError
+            No ending counts (message names the reasons and the table's end_reason counts),
+            or no ending has a successor within the window (no lineages).
+        """
+        durations = reappearance_durations(
+            events, event_reasons=event_reasons, window_days=window_days, source=source
+        )
         if durations.empty:
-            raise ModelError(f"{source or 'table'}: no banned channels; expected at least one")
+            table = validate_channel_events(events, source=source)
+            raise no_events_error("Reappearance", durations.attrs["event_reasons"], table, source)
         self.durations_ = durations
-        return self.fit(durations["delay_days"], durations["reappeared"])
+        return self.fit(
+            durations["delay_days"],
+            durations["reappeared"],
+            window_days=durations.attrs["window_days"],
+        )
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Kaplan-Meier curve of 'not yet reappeared' with the fitted cure model; returns Axes."""
         ax = self.km_.plot(ax=ax, label="Kaplan-Meier")
         self.model_.plot(ax=ax, label=f"{self.distribution} cure model")
-        ax.set_ylabel("share not yet reappeared")
+        ax.set_ylabel(f"share not yet reappeared ({window_label(self.window_days_)})")
         ax.legend()
         return ax
 
@@ -312,6 +447,8 @@ def compare_cohorts(
     durations: pd.DataFrame,
     split_at: Any,
     *,
+    event_reasons: str | Iterable[str] | None = None,
+    window_days: float | None = None,
     distribution: str = "weibull",
     alpha: float = 0.05,
 ) -> CohortComparison:
@@ -323,6 +460,9 @@ def compare_cohorts(
         Output of :func:`reappearance_durations`, or a channel event table (converted).
     split_at
         Time in the units of ``banned_at`` (float days or a datetime), e.g. an action day.
+    event_reasons, window_days
+        Passed to :func:`reappearance_durations` when ``durations`` is an event table
+        (ignored for durations, which carry their window in ``attrs``).
     distribution, alpha
         Passed to :class:`Reappearance`.
 
@@ -333,7 +473,10 @@ def compare_cohorts(
         (after - before) with a Wald CI from the two standard errors.
     """
     if "delay_days" not in durations.columns:
-        durations = reappearance_durations(durations)
+        durations = reappearance_durations(
+            durations, event_reasons=event_reasons, window_days=window_days
+        )
+    window = float(durations.attrs.get("window_days", float("inf")))
     banned_at = durations["banned_at"]
     after_mask = (banned_at >= split_at).to_numpy()
     if after_mask.all() or not after_mask.any():
@@ -342,7 +485,9 @@ def compare_cohorts(
     for mask in (~after_mask, after_mask):
         part = durations[mask]
         fits.append(
-            Reappearance(distribution, alpha=alpha).fit(part["delay_days"], part["reappeared"])
+            Reappearance(distribution, alpha=alpha).fit(
+                part["delay_days"], part["reappeared"], window_days=window
+            )
         )
     before, after = fits
     b, a = durations[~after_mask], durations[after_mask]

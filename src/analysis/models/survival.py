@@ -156,8 +156,13 @@ class KaplanMeier:
     event_table_ : pandas.DataFrame
         ``at_risk`` and ``observed`` (events) at each distinct duration.
     median_, median_ci_ : float, tuple[float, float]
-        Median survival in days (smallest t with S(t) <= 0.5; ``inf`` if never reached) and
-        its interval (``inf`` upper bound when the lower band never crosses 0.5).
+        Median survival in days (smallest t with S(t) <= 0.5) and its interval (``inf`` upper
+        bound when the lower band never crosses 0.5).  When the curve never reaches 0.5
+        ``median_`` is ``inf`` ("not reached": more than half are still event-free at the
+        last time); :attr:`summary` says so in words, and a fit with zero events warns.
+    summary : pandas.DataFrame
+        Rows ``n``, ``events``, ``median_days`` and ``rmst_days`` (restricted mean up to the
+        last observed time ``tau``), columns ``estimate, se, ci_lower, ci_upper, note``.
     n_, n_events_ : int
     """
 
@@ -177,7 +182,43 @@ class KaplanMeier:
         self.n_ = int(t.size)
         self.n_events_ = int(e.sum())
         self.median_ = self._first_below(surv)
+        if self.n_events_ == 0:
+            import warnings
+
+            warnings.warn(
+                f"KaplanMeier: zero events among {self.n_} durations; the survival curve is 1 "
+                "everywhere and the median is not reached (median_ = inf)",
+                UserWarning,
+                stacklevel=2,
+            )
         return self
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """``n``, ``events``, median (with its interval) and RMST up to the last time.
+
+        ``note`` says ``"not reached"`` when the median (or a bound) is infinite: the curve
+        stays above 0.5 up to the last observed time, so only a lower bound is known.
+        """
+        self._check()
+        tmax = float(self._times[-1])
+        lo, hi = self.median_ci_
+        if np.isfinite(self.median_):
+            note = "" if np.isfinite(hi) else "upper bound not reached"
+        else:
+            s_last = float(self._surv[-1])
+            note = f"not reached (S = {s_last:.3g} > 0.5 at the last time, {tmax:g} days)"
+        rows = {
+            "n": [float(self.n_), np.nan, np.nan, np.nan, ""],
+            "events": [float(self.n_events_), np.nan, np.nan, np.nan, ""],
+            "median_days": [self.median_, np.nan, lo, hi, note],
+        }
+        if tmax > 0:
+            r = self.rmst(tmax)
+            rows["rmst_days"] = [r.estimate, r.se, r.ci_lower, r.ci_upper, f"tau = {tmax:g} days"]
+        out = pd.DataFrame.from_dict(rows, orient="index", columns=[*SUMMARY_COLUMNS, "note"])
+        out.index.name = "quantity"
+        return out
 
     def _confidence_bands(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Greenwood sum and log-log band, computed on first use (then cached)."""

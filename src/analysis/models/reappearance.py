@@ -72,7 +72,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from analysis.channels import (
     no_events_error,
@@ -244,7 +244,7 @@ def reappearance_durations(
                 HorizonWarning,
                 stacklevel=2,
             )
-        is_end &= ~late
+        is_end = is_end & ~late
     banned = table[is_end]
     by_pred = _successor_by_predecessor(table, banned)
     need = banned[by_pred.isna().to_numpy()]
@@ -311,10 +311,18 @@ class Reappearance:
     window_days_ : float
         The window the share refers to (``inf``: within the follow-up).
     reappearance_share_, reappearance_share_ci_ : float, tuple
-        Share re-created *within* ``window_days_``: ``1 - cure_fraction`` with its
-        profile-likelihood interval.
+        Share re-created *within* ``window_days_``.  Finite window: ``1 - S(window)`` of the
+        cure model (delta-method interval on the logit scale), which the data identify;
+        infinite window: ``1 - cure_fraction`` with its profile-likelihood interval (only
+        identified when follow-up is long relative to the delays).
+    km_share_within_window_ : float
+        The assumption-free check: ``1 - KM(min(window, longest delay))``.
+    cure_fraction_ : float
+        The cure model's share never re-created at any time (an extrapolation beyond the
+        window when the window is finite).
     never_return_share_ : float
-        The cure fraction.
+        ``1 - reappearance_share_``: share not back within the window (the cure fraction
+        when the window is infinite).
     median_delay_days_, median_delay_ci_ : median delay among channels that return.
     model_ : ParametricSurvival (``cure=True``); ``km_`` : KaplanMeier of the delays.
     summary : DataFrame of the delay parameters, ``reappearance_share`` (within the window),
@@ -351,11 +359,32 @@ class Reappearance:
         )
         self.km_ = KaplanMeier(alpha=self.alpha).fit(delay, obs)
         m = self.model_
-        self.never_return_share_ = m.cure_fraction_
-        self.reappearance_share_ = 1.0 - m.cure_fraction_
-        lo, hi = m.cure_fraction_ci_
-        self.reappearance_share_ci_ = (1.0 - hi, 1.0 - lo)
-        self.reappearance_share_se_ = float(m.summary.loc["cure_fraction", "se"])
+        self.cure_fraction_ = m.cure_fraction_
+        if np.isfinite(self.window_days_):
+            # share back within the window, 1 - S(window): identified by the data, unlike the
+            # cure fraction (an extrapolation beyond the window)
+            w = np.array([self.window_days_])
+            share = float(1.0 - m._surv(w, m._theta)[0])
+
+            def logit_share(th: np.ndarray) -> float:
+                x = float(np.clip(1.0 - m._surv(w, th)[0], 1e-12, 1 - 1e-12))
+                return float(np.log(x / (1.0 - x)))
+
+            se_logit = float(m._delta_se(logit_share))
+            z, centre = m._zval, logit_share(m._theta)
+            lo_s = float(special.expit(centre - z * se_logit))
+            hi_s = float(special.expit(centre + z * se_logit))
+            self.reappearance_share_ = share
+            self.reappearance_share_ci_ = (lo_s, hi_s)
+            self.reappearance_share_se_ = share * (1.0 - share) * se_logit
+        else:
+            self.reappearance_share_ = 1.0 - m.cure_fraction_
+            lo, hi = m.cure_fraction_ci_
+            self.reappearance_share_ci_ = (1.0 - hi, 1.0 - lo)
+            self.reappearance_share_se_ = float(m.summary.loc["cure_fraction", "se"])
+        self.never_return_share_ = 1.0 - self.reappearance_share_
+        t_km = min(self.window_days_, float(np.max(delay)))
+        self.km_share_within_window_ = float(1.0 - self.km_.survival_at([t_km])[0])
         self.n_bans_ = m.n_
         self.n_reappeared_ = m.n_events_
         median = self._uncured_median(m._theta)

@@ -24,9 +24,18 @@ from analysis.errors import TakedownError
 
 
 def _cmd_etl(args: argparse.Namespace) -> int:
-    from analysis.etl.write import run_etl
+    from analysis.etl.write import EtlInterrupted, run_etl
 
-    counts = run_etl(args.raw, args.processed)
+    notes: list[str] = []
+    try:
+        counts = run_etl(args.raw, args.processed, notes=notes)
+    except EtlInterrupted as stop:
+        print(f"error: stopped by signal {stop.signum}; {args.processed} left unchanged",
+              file=sys.stderr)
+        return 128 + stop.signum
+    finally:
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
     for name, n in counts.items():
         print(f"{name:>16}: {n:>5} rows")
     print(f"wrote {args.processed}")
@@ -34,23 +43,15 @@ def _cmd_etl(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    import pyarrow.parquet as pq
+    from analysis.etl.verify import check_processed
+    from analysis.etl.write import build_tables_all
 
-    from analysis.etl.raw import raw_tree_sha256
-    from analysis.etl.write import METADATA_PREFIX, build_tables_all
-
-    frames, _ = build_tables_all(args.raw)
+    frames, tables = build_tables_all(args.raw)
     print(f"data/raw is valid: {len(frames['figures'])} figures, {len(frames['documents'])} documents")
-    figures_path = args.processed / "figures.parquet"
-    if not figures_path.is_file():
-        print(f"{figures_path} is missing: run `make data`", file=sys.stderr)
-        return 1
-    meta = pq.read_schema(figures_path).metadata or {}
-    built_from = meta.get(f"{METADATA_PREFIX}.raw_sha256".encode(), b"").decode()
-    if built_from != raw_tree_sha256(args.raw):
-        print("data/processed is stale (built from other raw files): run `make data`", file=sys.stderr)
-        return 1
-    print("data/processed is up to date with data/raw")
+    for note in tables.notes:
+        print(f"note: {note}", file=sys.stderr)
+    check_processed(args.processed, tables.raw_sha256, frames)
+    print(f"{args.processed} is up to date with data/raw (every sha256 in datapackage.json checked)")
     return 0
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from analysis.cli import main
 from analysis.errors import RawDataError
-from analysis.etl.raw import DOCUMENT_COLUMNS, FIGURE_COLUMNS
+from analysis.etl.conflicts import DOCUMENTED_COLUMNS
+from analysis.etl.raw import ACTION_COLUMNS, DOCUMENT_COLUMNS, FIGURE_COLUMNS
 from analysis.etl.write import run_etl
 
 GOOD_DOCUMENT = {
@@ -54,6 +55,10 @@ def write_raw(root: Path, documents: list[dict], figures: list[dict]) -> Path:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
+    for name, columns in (("action_days.csv", ACTION_COLUMNS),
+                          ("documented_conflicts.csv", DOCUMENTED_COLUMNS)):
+        # required files; a header alone means "nothing recorded"
+        (root / "raw" / name).write_text(",".join(columns) + "\n", encoding="utf-8")
     return root / "raw"
 
 
@@ -101,7 +106,8 @@ def test_bad_figure_row(tmp_path, processed, label, figure, document, field, wor
     assert words in err.expected
     assert "figures.csv" in str(err) and "line 3" in str(err)
     assert {p.name: p.read_bytes() for p in processed.iterdir()} == before
-    assert not list(processed.parent.glob(".processed.*")), "temporary build folder left behind"
+    left = [p.name for p in processed.parent.glob(".processed.*") if p.name != ".processed.lock"]
+    assert not left, "temporary build folder left behind"
 
 
 def test_missing_url(tmp_path: Path, processed: Path) -> None:

@@ -11,14 +11,15 @@ was expected.  Writing is :mod:`analysis.etl.write`'s job.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from analysis import schema, vocab
-from analysis.errors import ParseError, RawDataError
+from analysis.errors import FutureDateError, ImplausibleValueError, ParseError, RawDataError
 from analysis.etl.conflicts import find_conflicts
 from analysis.etl.periods import parse_period
 from analysis.etl.quantities import DOT_THOUSANDS_LANGUAGES, parse_quantity
@@ -34,10 +35,13 @@ from analysis.etl.raw import (
     FIGURE_OPTIONAL,
     FIGURE_REQUIRED,
     RawRow,
+    ReadRecorder,
     check_quote,
     check_url,
-    family_dirs,
+    discover,
+    read_bytes,
     read_rows,
+    short,
 )
 from analysis.etl.series import select_series
 
@@ -57,6 +61,19 @@ UNBOUNDED_PERCENT_METRICS = frozenset({"change_percent", "increase_percent"})
 TIME_METRICS = frozenset({"median_time_to_removal", "mean_channel_lifespan"})
 TIME_UNITS = frozenset({"hours", "minutes", "days"})
 ISO_COUNTRY = re.compile(r"^[A-Z]{2}$")
+FUTURE_TOLERANCE_DAYS = 2
+"""A date may lie this many days after today (time zones, a page dated tomorrow)."""
+PLAUSIBLE_MAX = {
+    "count": 1e10,
+    "days": 36_600.0,
+    "hours": 878_400.0,
+    "minutes": 52_704_000.0,
+    "percent": 1e6,
+}
+"""Largest plausible absolute value (and bound) per unit: ten billion items, a century."""
+OUTLIER_OVERRIDE = "outlier-ok:"
+"""A figure whose ``notes`` contain this marker (followed by the reason) may exceed
+:data:`PLAUSIBLE_MAX`; see ``data/raw/README.md``.  Non-finite values are never accepted."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,11 @@ class Tables:
     series: pd.DataFrame
     conflicts: pd.DataFrame
 
+    raw_sha256: str = ""
+    """Hash of exactly the raw files read (:func:`analysis.etl.raw.raw_tree_sha256`)."""
+    notes: tuple[str, ...] = field(default=())
+    """Things a reader should hear about that are not errors (printed by the CLI)."""
+
     def as_dict(self) -> dict[str, pd.DataFrame]:
         """Tables by name."""
         return {
@@ -80,16 +102,33 @@ class Tables:
         }
 
 
-def _parse_date(row: RawRow, column: str, *, required: bool) -> dt.date | None:
+def latest_allowed_date(today: dt.date | None = None) -> dt.date:
+    """Last date a raw file may name: today plus :data:`FUTURE_TOLERANCE_DAYS`."""
+    return (today or dt.date.today()) + dt.timedelta(days=FUTURE_TOLERANCE_DAYS)
+
+
+def _not_future(row: RawRow, column: str, day: dt.date | None, limit: dt.date) -> None:
+    if day is not None and day > limit:
+        raise FutureDateError(
+            row.file, row.line, column, row.get(column),
+            f"a date on or before {limit.isoformat()} (today plus {FUTURE_TOLERANCE_DAYS} days)",
+        )
+
+
+def _parse_date(
+    row: RawRow, column: str, *, required: bool, limit: dt.date | None = None
+) -> dt.date | None:
     text = row.get(column)
     if not text:
         if required:
             raise row.fail(column, "a date YYYY-MM-DD")
         return None
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise row.fail(column, "a date YYYY-MM-DD") from None
+    _not_future(row, column, day, limit or latest_allowed_date())
+    return day
 
 
 def parse_published(row: RawRow) -> tuple[dt.date | None, str]:
@@ -134,14 +173,18 @@ def _term(row: RawRow, vocabulary: str, column: str | None = None) -> str:
         raise row.fail(column, err.expected) from None
 
 
-def read_documents(families: list[Path]) -> pd.DataFrame:
-    """Read and check every ``documents.csv``."""
+def _no_rows(path: Path, what: str) -> RawDataError:
+    return RawDataError(path, 2, None, "a header and no rows", what)
+
+
+def read_documents(families: list[Path] | tuple[Path, ...], today: dt.date | None = None) -> pd.DataFrame:
+    """Read and check every ``documents.csv`` (each must list at least one document)."""
+    limit = latest_allowed_date(today)
     records = []
     seen: dict[str, RawRow] = {}
     for family in families:
         path = family / "documents.csv"
-        if not path.is_file():
-            raise RawDataError(path, None, None, None, "a documents.csv next to figures.csv")
+        before = len(records)
         for row in read_rows(path, DOCUMENT_COLUMNS, DOCUMENT_REQUIRED):
             doc_id = row.get("document_id")
             if not DOCUMENT_ID_PATTERN.match(doc_id):
@@ -153,6 +196,7 @@ def read_documents(families: list[Path]) -> pd.DataFrame:
                 )
             seen[doc_id] = row
             published, precision = parse_published(row)
+            _not_future(row, "published_date", published, limit)
             language = row.get("language")
             if not re.match(r"^[a-z]{2}$", language):
                 raise row.fail("language", "an ISO 639-1 code such as 'en'")
@@ -168,10 +212,12 @@ def read_documents(families: list[Path]) -> pd.DataFrame:
                     "published_date_precision": precision,
                     "source_kind": _term(row, "source_kind"),
                     "language": language,
-                    "checked_on": _parse_date(row, "checked_on", required=True),
+                    "checked_on": _parse_date(row, "checked_on", required=True, limit=limit),
                     "notes": row.get("notes") or None,
                 }
             )
+        if len(records) == before:
+            raise _no_rows(path, "at least one document row (a family folder lists its documents)")
     return pd.DataFrame(records, columns=schema.DOCUMENTS.columns)
 
 
@@ -189,7 +235,27 @@ def _unit_for(row: RawRow, metric: str, quantity_unit: str | None) -> str:
     raise row.fail("value_text", f"a count (no unit) for metric {metric!r}")
 
 
-def _figure_record(row: RawRow, family: str, documents: dict[str, dict]) -> dict:
+def _check_plausible(row: RawRow, unit: str, numbers: tuple[float | None, ...]) -> None:
+    """Refuse non-finite numbers, and numbers past :data:`PLAUSIBLE_MAX` without override."""
+    for number in numbers:
+        if number is None:
+            continue
+        if not math.isfinite(number):
+            raise ImplausibleValueError(
+                row.file, row.line, "value_text", short(row.get("value_text")), "a finite number"
+            )
+        bound = PLAUSIBLE_MAX.get(unit, PLAUSIBLE_MAX["count"])
+        if abs(number) > bound and OUTLIER_OVERRIDE not in row.get("notes"):
+            raise ImplausibleValueError(
+                row.file, row.line, "value_text", row.get("value_text"),
+                f"a {unit} of at most {bound:g}; if the source really says so, write "
+                f"'{OUTLIER_OVERRIDE} <why>' in notes",
+            )
+
+
+def _figure_record(
+    row: RawRow, family: str, documents: dict[str, dict], limit: dt.date | None = None
+) -> dict:
     figure_id = row.get("figure_id")
     if not FIGURE_ID_PATTERN.match(figure_id):
         raise row.fail("figure_id", "letters, digits, '_' and '-'")
@@ -216,7 +282,15 @@ def _figure_record(row: RawRow, family: str, documents: dict[str, dict]) -> dict
         period = parse_period(row.get("period_text"), published=published)
     except ParseError as err:
         raise row.fail("period_text", err.expected) from None
+    limit = limit or latest_allowed_date()
+    if period.end > limit:
+        raise FutureDateError(
+            row.file, row.line, "period_text", row.get("period_text"),
+            f"a period ending on or before {limit.isoformat()} (today plus "
+            f"{FUTURE_TOLERANCE_DAYS} days); it ends {period.end.isoformat()}",
+        )
     unit = _unit_for(row, metric, quantity.unit)
+    _check_plausible(row, unit, (quantity.value, quantity.low, quantity.high))
     if unit == "percent":
         if quantity.value > 100 and metric not in UNBOUNDED_PERCENT_METRICS:
             raise row.fail("value_text", "a percentage between 0 and 100")
@@ -225,6 +299,8 @@ def _figure_record(row: RawRow, family: str, documents: dict[str, dict]) -> dict
     elif quantity.value < 0:
         raise row.fail("value_text", "a non-negative count")
     per_day_value = per_day(quantity.value, period, rate) if unit == "count" else None
+    if per_day_value is not None:
+        _check_plausible(row, unit, (per_day_value,))
     return {
         "figure_id": figure_id,
         "document_id": document_id,
@@ -254,15 +330,18 @@ def _figure_record(row: RawRow, family: str, documents: dict[str, dict]) -> dict
     }
 
 
-def read_figures(families: list[Path], documents: pd.DataFrame) -> pd.DataFrame:
-    """Read and check every ``figures.csv``."""
+def read_figures(
+    families: list[Path] | tuple[Path, ...], documents: pd.DataFrame, today: dt.date | None = None
+) -> pd.DataFrame:
+    """Read and check every ``figures.csv`` (each must hold at least one figure)."""
+    limit = latest_allowed_date(today)
     docs = {r["document_id"]: r for r in documents.to_dict("records")}
     records = []
     seen: dict[str, RawRow] = {}
     for family in families:
-        for row in read_rows(
-            family / "figures.csv", FIGURE_COLUMNS, FIGURE_REQUIRED, FIGURE_OPTIONAL
-        ):
+        path = family / "figures.csv"
+        before = len(records)
+        for row in read_rows(path, FIGURE_COLUMNS, FIGURE_REQUIRED, FIGURE_OPTIONAL):
             figure_id = row.get("figure_id")
             if figure_id in seen:
                 first = seen[figure_id]
@@ -270,7 +349,13 @@ def read_figures(families: list[Path], documents: pd.DataFrame) -> pd.DataFrame:
                     "figure_id", f"a unique id (already used at {first.file}, line {first.line})"
                 )
             seen[figure_id] = row
-            records.append(_figure_record(row, family.name, docs))
+            records.append(_figure_record(row, family.name, docs, limit))
+        if len(records) == before:
+            raise _no_rows(
+                path,
+                "at least one figure row (a family whose documents hold no figure is "
+                "incomplete; remove the folder if it is meant to be empty)",
+            )
     return pd.DataFrame(records, columns=schema.FIGURES.columns)
 
 
@@ -283,10 +368,11 @@ def _optional_int(row: RawRow, column: str) -> int | None:
     return int(text)
 
 
-def read_action_days(path: Path, documents: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFrame:
-    """Read and check ``action_days.csv`` (an empty table when the file is absent)."""
-    if not path.is_file():
-        return pd.DataFrame(columns=schema.ACTION_DAYS.columns)
+def read_action_days(
+    path: Path, documents: pd.DataFrame, figures: pd.DataFrame, today: dt.date | None = None
+) -> pd.DataFrame:
+    """Read and check ``action_days.csv`` (required; a header alone means no action recorded)."""
+    limit = latest_allowed_date(today)
     known_docs = set(documents["document_id"])
     known_figs = set(figures["figure_id"]) if len(figures) else set()
     records = []
@@ -298,8 +384,8 @@ def read_action_days(path: Path, documents: pd.DataFrame, figures: pd.DataFrame)
         if action_id in seen:
             raise row.fail("action_id", "a unique id")
         seen.add(action_id)
-        start = _parse_date(row, "start_date", required=False)
-        end = _parse_date(row, "end_date", required=False)
+        start = _parse_date(row, "start_date", required=False, limit=limit)
+        end = _parse_date(row, "end_date", required=False, limit=limit)
         if start and end and end < start:
             raise row.fail("end_date", f"a date on or after start_date {start.isoformat()}")
         countries = [c.strip() for c in row.get("participating_countries").split(";") if c.strip()]
@@ -344,31 +430,58 @@ def read_action_days(path: Path, documents: pd.DataFrame, figures: pd.DataFrame)
     return pd.DataFrame(records, columns=schema.ACTION_DAYS.columns)
 
 
-def build_tables(raw: Path) -> Tables:
+def orphan_documents(
+    documents: pd.DataFrame, figures: pd.DataFrame, action_days: pd.DataFrame
+) -> list[str]:
+    """Ids of documents that no figure and no action day cites (reported, not refused)."""
+    cited = set(figures["document_id"]) | set(action_days["document_id"])
+    return sorted(set(documents["document_id"]) - cited)
+
+
+def build_tables(raw: Path, *, today: dt.date | None = None) -> Tables:
     """Read, check and normalise everything under ``raw``.
 
     Parameters
     ----------
     raw
-        The ``data/raw`` folder.
+        The ``data/raw`` folder (layout checked by :func:`analysis.etl.raw.discover`).
+    today
+        The date future dates are judged against (default: today).
 
     Returns
     -------
     Tables
-        Unsorted, untyped tables; :mod:`analysis.etl.write` sorts and types them.
+        Unsorted, untyped tables; :mod:`analysis.etl.write` sorts and types them.  Their
+        ``raw_sha256`` covers exactly the files read.
 
     Raises
     ------
     RawDataError
-        At the first malformed row.
+        At the first malformed row (or a subclass: :class:`~analysis.errors.RawFileError`,
+        :class:`~analysis.errors.RawTextError`, :class:`~analysis.errors.FutureDateError`,
+        :class:`~analysis.errors.ImplausibleValueError`).
     """
-    families = family_dirs(raw)
-    if not families:
-        raise RawDataError(raw, None, None, None, "at least one <family>/figures.csv")
-    documents = read_documents(families)
-    figures = read_figures(families, documents)
-    action_days = read_action_days(raw / "action_days.csv", documents, figures)
-    sources = documents.set_index("document_id")[["source_kind", "published_date"]]
-    series = select_series(figures, sources)
-    conflicts = find_conflicts(figures, raw / "documented_conflicts.csv")
-    return Tables(documents, figures, action_days, series, conflicts)
+    layout = discover(raw)
+    with ReadRecorder(raw) as recorder:
+        documents = read_documents(layout.families, today)
+        figures = read_figures(layout.families, documents, today)
+        action_days = read_action_days(layout.action_days, documents, figures, today)
+        sources = documents.set_index("document_id")[["source_kind", "published_date"]]
+        series = select_series(figures, sources)
+        conflicts = find_conflicts(figures, layout.documented_conflicts)
+    read = dict(recorder.read)
+    for export in layout.exports:  # read by analysis.ingest.isiswatch in extra_tables
+        read[export.relative_to(raw).as_posix()] = read_bytes(export)
+    expected = {p.relative_to(raw).as_posix() for p in layout.files()}
+    if set(read) != expected:  # pragma: no cover - a reader bypassed read_text
+        raise RawDataError(raw, None, None, sorted(set(read) ^ expected),
+                           "the files read to be exactly the files hashed")
+    recorder.read = read
+    orphans = orphan_documents(documents, figures, action_days)
+    notes = tuple(
+        f"document {doc!r} is cited by no figure and no action day" for doc in orphans
+    )
+    return Tables(
+        documents, figures, action_days, series, conflicts, recorder.sha256(), notes
+    )
+

@@ -72,7 +72,9 @@ Bounds
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -422,7 +424,14 @@ def _number_value(match: re.Match[str], tag: str) -> Decimal:
     return value
 
 
+def _finite(text: str, *values: Decimal) -> None:
+    for value in values:
+        if not math.isfinite(float(value)):
+            raise _fail(text, f"a finite number (at most about {sys.float_info.max:.1e})")
+
+
 def _bounded(text: str, value: Decimal, qualifier: str, unit: str | None) -> Quantity:
+    _finite(text, value)
     v = float(value)
     low: float | None
     high: float | None
@@ -450,6 +459,7 @@ def _range_quantity(text: str, match: re.Match[str]) -> Quantity:
         raise _fail(text, "a unit after the first number only; write it after the second")
     if low > high:
         raise _fail(text, "a range whose low end exceeds its high end")
+    _finite(text, low, high)
     mid = (low + high) / 2
     return Quantity(
         value=float(mid),

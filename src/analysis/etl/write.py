@@ -1,8 +1,12 @@
 """Write the processed dataset atomically and byte-identically.
 
-Everything is built into a temporary folder next to ``data/processed`` and swapped
-in only when every table, ``datapackage.json`` and the data dictionary have been
-written.  A failure at any point leaves ``data/processed`` exactly as it was.
+Everything is built into a fresh folder next to ``data/processed`` and swapped in, in
+one atomic ``renameat2(RENAME_EXCHANGE)``, only when every table, ``datapackage.json``
+and the data dictionary have been written and synced.  A failure at any point leaves
+``data/processed`` exactly as it was; a kill (SIGKILL, power loss) leaves it either the
+old or the new complete set, and the next run tidies what was left next to it.  An
+exclusive lock file (``.processed.lock``) keeps two ETLs apart, and the ETL refuses to
+replace a folder holding files it does not write.
 
 Determinism: rows are sorted by primary key, tables are built from plain Python
 values (no pandas metadata), Parquet is written by the pinned pyarrow with fixed
@@ -12,13 +16,22 @@ the same bytes.
 
 from __future__ import annotations
 
+import ctypes
+import datetime as dt
+import errno
+import fcntl
 import hashlib
 import json
 import math
 import os
+import secrets
 import shutil
-import tempfile
-from collections.abc import Mapping
+import signal
+import stat
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -26,8 +39,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis import __version__, schema
+from analysis.errors import EtlLockedError, ProcessedFolderError
 from analysis.etl.build import Tables, build_tables
-from analysis.etl.raw import raw_tree_sha256
 
 PARQUET_OPTIONS = {
     "compression": "zstd",
@@ -115,21 +128,183 @@ def family_counts(frames: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, int
     return out
 
 
-def swap_in(built: Path, target: Path) -> None:
-    """Replace ``target`` by ``built`` with two renames; restore ``target`` on failure."""
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=".processed.old-", dir=target.parent))
-        old.rmdir()
-        os.replace(target, old)
+def owned_names() -> set[str]:
+    """Names of the files the ETL writes into ``data/processed`` (every table it can write)."""
+    return {t.path for t in schema.TABLES.values()} | {"datapackage.json", "README.md"}
+
+
+def check_owned(processed: Path) -> None:
+    """Refuse to replace a ``processed`` folder holding anything the ETL does not write.
+
+    The swap replaces the whole folder, so a file put there by hand (or by another tool)
+    would be deleted: the ETL stops instead and names it.
+
+    Raises
+    ------
+    ProcessedFolderError
+        If ``processed`` is not a folder, is a symbolic link, or holds other entries.
+    """
     try:
-        os.replace(built, target)
+        info = os.lstat(processed)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise ProcessedFolderError(
+            processed, "is not a plain folder (a link or a file); the ETL owns this folder"
+        )
+    foreign = sorted(p.name for p in processed.iterdir() if p.name not in owned_names())
+    if foreign:
+        raise ProcessedFolderError(
+            processed,
+            f"holds files the ETL does not write ({', '.join(foreign)}); the ETL replaces the "
+            "whole folder, so move them elsewhere first (nothing was changed)",
+        )
+
+
+def _siblings(processed: Path) -> tuple[Path, Path, Path]:
+    """Lock file, prefix of build folders and the fallback's old folder, next to ``processed``."""
+    parent, name = processed.parent, processed.name
+    return parent / f".{name}.lock", parent / f".{name}.build-", parent / f".{name}.old"
+
+
+@contextmanager
+def processed_lock(processed: Path) -> Iterator[Path]:
+    """Hold an exclusive ``flock`` on the lock file next to ``processed``.
+
+    The lock file (``.processed.lock``) is left in place: deleting it would let a second
+    process lock a different inode.  The lock is released when the process ends, however.
+
+    Raises
+    ------
+    EtlLockedError
+        If another process holds the lock.
+    """
+    lock_path = _siblings(processed)[0]
+    processed.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise EtlLockedError(
+                processed, f"another ETL is building this folder (lock {lock_path.name}); "
+                "wait for it to finish and run again"
+            ) from None
+        yield lock_path
+    finally:
+        os.close(fd)
+
+
+def recover(processed: Path) -> list[str]:
+    """Tidy what a killed ETL left next to ``processed`` (call under :func:`processed_lock`).
+
+    A build folder is removed.  The fallback swap's old folder is renamed back when
+    ``processed`` is missing (the crash fell between its two renames) and removed
+    otherwise.  Returns what was done, one line each.
+    """
+    _, build_prefix, old = _siblings(processed)
+    done = []
+    for leftover in sorted(processed.parent.glob(build_prefix.name + "*")):
+        shutil.rmtree(leftover)
+        done.append(f"removed the unfinished build {leftover.name}")
+    if old.exists():
+        if os.path.lexists(processed):
+            shutil.rmtree(old)
+            done.append(f"removed the previous build {old.name}")
+        else:
+            os.rename(old, processed)
+            _fsync_dir(processed.parent)
+            done.append(f"restored {processed.name} from {old.name}")
+    return done
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False when the system or file system does not offer it (the caller then falls
+    back to two renames, which :func:`recover` can complete after a crash).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    status = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if status == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def swap_in(built: Path, target: Path) -> None:
+    """Replace ``target`` by ``built`` atomically; ``built`` is gone afterwards.
+
+    One ``RENAME_EXCHANGE`` flips the two folders, so ``target`` is at every instant either
+    the old or the new complete set.  Without it, two renames are used and a crash between
+    them is repaired by :func:`recover` at the next start.  ``target``'s permission bits are
+    kept.
+    """
+    _, _, old = _siblings(target)
+    if not os.path.lexists(target):
+        os.rename(built, target)
+        _fsync_dir(target.parent)
+        return
+    os.chmod(built, stat.S_IMODE(os.stat(target).st_mode))
+    if exchange(built, target):
+        _fsync_dir(target.parent)
+        shutil.rmtree(built)  # now holds the previous build
+        return
+    os.rename(target, old)
+    try:
+        os.rename(built, target)
     except BaseException:
-        if old is not None:
-            os.replace(old, target)
+        os.rename(old, target)
         raise
-    if old is not None:
-        shutil.rmtree(old)
+    _fsync_dir(target.parent)
+    shutil.rmtree(old)
+
+
+class EtlInterrupted(KeyboardInterrupt):
+    """SIGTERM arrived during the ETL; the clean-up ran and ``processed`` is unchanged."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"signal {signum}")
+
+
+@contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """Turn SIGTERM into an exception while building, so the clean-up still runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise EtlInterrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def extra_tables(raw: Path) -> dict[str, pd.DataFrame]:
@@ -142,29 +317,60 @@ def extra_tables(raw: Path) -> dict[str, pd.DataFrame]:
     return {} if daily is None else {"isiswatch_daily": daily}
 
 
-def build_tables_all(raw: Path) -> tuple[dict[str, pd.DataFrame], Tables]:
+def build_tables_all(
+    raw: Path, *, today: dt.date | None = None
+) -> tuple[dict[str, pd.DataFrame], Tables]:
     """Build the core tables and any optional ones from ``raw``."""
-    tables = build_tables(raw)
+    tables = build_tables(raw, today=today)
     frames = tables.as_dict()
     frames.update(extra_tables(raw))
     return frames, tables
 
 
-def run_etl(raw: Path, processed: Path) -> dict[str, int]:
+def run_etl(
+    raw: Path, processed: Path, *, today: dt.date | None = None, notes: list[str] | None = None
+) -> dict[str, int]:
     """Build ``processed`` from ``raw`` atomically.  Returns the row count of each table.
+
+    Under an exclusive lock, leftovers of a killed run are tidied (:func:`recover`), the
+    folder is checked to hold only files the ETL writes (:func:`check_owned`), the tables
+    are built and written into a fresh folder next to ``processed`` and swapped in
+    (:func:`swap_in`).
+
+    Parameters
+    ----------
+    raw, processed
+        Input and output folders.
+    today
+        The date future dates are judged against (default: today).
+    notes
+        If given, receives what a reader should hear (recovery steps, orphan documents).
 
     Raises
     ------
     RawDataError
-        If a raw row is malformed; ``processed`` is then left untouched.
+        If a raw row or file is malformed; ``processed`` is then left untouched.
+    ProcessedFolderError
+        If ``processed`` holds other files, or another ETL holds its lock.
     """
-    frames, _ = build_tables_all(raw)
-    processed.parent.mkdir(parents=True, exist_ok=True)
-    built = Path(tempfile.mkdtemp(prefix=".processed.build-", dir=processed.parent))
-    try:
-        write_tables(frames, built, raw_tree_sha256(raw))
-        swap_in(built, processed)
-    finally:
-        if built.exists():
-            shutil.rmtree(built)
+    notes = notes if notes is not None else []
+    with _terminate_cleanly(), processed_lock(processed):
+        notes += recover(processed)
+        check_owned(processed)
+        frames, tables = build_tables_all(raw, today=today)
+        notes += list(tables.notes)
+        _, build_prefix, _ = _siblings(processed)
+        built = Path(f"{build_prefix}{os.getpid()}-{secrets.token_hex(4)}")
+        os.mkdir(built, 0o777)  # the umask applies, as for any new folder
+        try:
+            write_tables(frames, built, tables.raw_sha256)
+            for path in built.iterdir():
+                with path.open("rb") as handle:
+                    os.fsync(handle.fileno())
+            _fsync_dir(built)
+            check_owned(processed)
+            swap_in(built, processed)
+        finally:
+            if built.exists():
+                shutil.rmtree(built)
     return {name: len(frame) for name, frame in frames.items()}

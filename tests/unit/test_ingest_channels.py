@@ -135,12 +135,12 @@ def test_missing_column_names_file_and_column(tmp_path) -> None:
 def test_unparseable_timestamp_names_row_and_column(tmp_path) -> None:
     path = _write(
         tmp_path,
-        "channel_id,first_seen,last_seen\nsyn-a,2020-01-01,2020-01-02\nsyn-b,2020-01-01,yesterday\n",
+        "channel_id,first_seen,last_seen\nsyn-a,2020-01-01,2020-01-02\nsyn-b,2020-01-01,2020-02-30\n",
     )
     with pytest.raises(IngestError) as info:
         ingest_channel_table(path, tmp_path / "o.parquet", hash_key=KEY)
     err = info.value
-    assert (err.row, err.column, err.value) == (2, "last_seen", "yesterday")
+    assert (err.row, err.column, err.value) == (2, "last_seen", "2020-02-30")
     assert str(path) in str(err) and "line 3" in str(err)
     assert not (tmp_path / "o.parquet").exists()
 
@@ -187,7 +187,11 @@ def test_parquet_with_timestamps_and_float_days(tmp_path) -> None:
     )
     path = tmp_path / "days_synthetic.parquet"
     frame.to_parquet(path)
-    events = channel_table_to_events(read_channel_table(path), inactivity_days=3.0)
+    with pytest.raises(IngestError, match="--time-unit"):
+        channel_table_to_events(read_channel_table(path), inactivity_days=3.0)
+    events = channel_table_to_events(
+        read_channel_table(path), inactivity_days=3.0, time_unit="days"
+    )
     by_id = events.set_index("channel_id")
     assert by_id.loc["syn-a", "end_reason"] == "went_dark"  # 2.0 < 9.5 - 3
     assert by_id.loc["syn-a", "ended_at"] == 2.0

@@ -17,7 +17,7 @@ def _run(argv: list[str]) -> int:
 
 
 def test_channels_and_messages(tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("SYN_KEY", "synthetic-test-key")
+    monkeypatch.setenv("SYN_KEY", "synthetic-test-key-0123")
     table = tmp_path / "channels_synthetic.csv"
     table.write_text(
         "channel_id,first_seen,last_seen,handle\nsyn-a,2020-01-01,2020-01-05,zubakomi\n"
@@ -59,7 +59,8 @@ def test_channels_and_messages(tmp_path, monkeypatch, capsys) -> None:
     assert "wrote 1 channels" in capsys.readouterr().err
 
 
-def test_isiswatch_and_errors(tmp_path, capsys) -> None:
+def test_isiswatch_and_errors(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("TAKEDOWNS_HASH_KEY", "synthetic-test-key-0123")
     export = {
         "messages": [
             {

@@ -96,10 +96,12 @@ def test_csv_strings_with_offsets_epoch_numbers_and_globs(tmp_path) -> None:
     assert by_id.loc["syn-a", "created_at"] == pd.Timestamp("2020-01-01T00:00")
     assert by_id.loc["syn-b", "end_reason"] == "went_dark"  # 1 day before 2020-01-03
     epoch = tmp_path / "epoch.parquet"
-    pd.DataFrame({"channel_id": [7, 7], "timestamp": [0, 86_400]}).to_parquet(epoch)
-    events = message_log_to_channel_events(epoch, hash_ids=False, progress=False)
-    assert events["created_at"].iloc[0] == pd.Timestamp("1970-01-01")
-    assert events["last_message_at"].iloc[0] == pd.Timestamp("1970-01-02")
+    start = 1_577_836_800  # 2020-01-01T00:00:00Z, computed independently below
+    assert pd.Timestamp("2020-01-01").timestamp() == start
+    pd.DataFrame({"channel_id": [7, 7], "timestamp": [start, start + 86_400]}).to_parquet(epoch)
+    events = message_log_to_channel_events(epoch, hash_ids=False, progress=False, epoch_unit="s")
+    assert events["created_at"].iloc[0] == pd.Timestamp("2020-01-01")
+    assert events["last_message_at"].iloc[0] == pd.Timestamp("2020-01-02")
     assert events["channel_id"].iloc[0] == "7"
 
 
@@ -128,13 +130,13 @@ def test_missing_column(tmp_path) -> None:
 def test_unparseable_timestamp_in_csv_names_row(tmp_path) -> None:
     path = tmp_path / "bad_synthetic.csv"
     path.write_text(
-        "channel_id,timestamp\nsyn-a,2020-01-01\nsyn-a,2020-01-02\nsyn-b,not a date\nsyn-b,2020-01-04\n"
+        "channel_id,timestamp\nsyn-a,2020-01-01\nsyn-a,2020-01-02\nsyn-b,2020-13-45\nsyn-b,2020-01-04\n"
     )
     out = tmp_path / "out.parquet"
     with pytest.raises(IngestError, match="unparseable timestamp") as info:
         ingest_message_log(path, out, hash_ids=False, progress=False)
     err = info.value
-    assert (err.file, err.row, err.column, err.value) == (str(path), 3, "timestamp", "not a date")
+    assert (err.file, err.row, err.column, err.value) == (str(path), 3, "timestamp", "2020-13-45")
     assert not out.exists()
 
 
@@ -169,8 +171,9 @@ def test_duplicate_messages(tmp_path) -> None:
     frame = _log().assign(message_id=[1, 2, 1, 2, 2])  # syn-b's message 2 twice (rows 4, 5)
     frame.to_parquet(path)
     with pytest.raises(IngestError, match="duplicate row") as info:
-        message_log_to_channel_events(path, hash_ids=False, progress=False)
-    assert (info.value.row, info.value.column, info.value.value) == (5, "message_id", "2")
+        message_log_to_channel_events(path, hash_key=KEY, progress=False)
+    assert (info.value.row, info.value.column) == (5, "message_id")
+    assert _hmac("syn-b") in str(info.value) and "syn-b" not in str(info.value)
     events = message_log_to_channel_events(
         path, hash_ids=False, progress=False, check_duplicates=False
     )

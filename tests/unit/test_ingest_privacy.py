@@ -9,6 +9,7 @@ import warnings
 import duckdb
 import pytest
 
+from analysis.errors import HashKeyError
 from analysis.ingest.privacy import (
     DEMO_HASH_KEY,
     DemoHashKeyWarning,
@@ -16,7 +17,10 @@ from analysis.ingest.privacy import (
     hash_values,
     hmac_sql_expression,
     hmac_sql_parts,
+    key_fingerprint,
+    key_metadata,
     resolve_hash_key,
+    safe_time_text,
 )
 
 # RFC 4231 test cases 2 and 6 (HMAC-SHA256), truncated to the 32 hex characters kept.
@@ -53,15 +57,58 @@ def test_hash_values_keeps_missing() -> None:
 
 
 def test_key_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MY_KEY_VAR", "from-env")
-    assert resolve_hash_key("explicit", env_var="MY_KEY_VAR") == b"explicit"
-    assert resolve_hash_key(None, env_var="MY_KEY_VAR") == b"from-env"
+    monkeypatch.setenv("MY_KEY_VAR", "from-env-0123456789")
+    assert resolve_hash_key("explicit-0123456789", env_var="MY_KEY_VAR") == b"explicit-0123456789"
+    assert resolve_hash_key(None, env_var="MY_KEY_VAR") == b"from-env-0123456789"
     monkeypatch.delenv("MY_KEY_VAR")
     with pytest.warns(DemoHashKeyWarning, match="NOT private"):
-        assert resolve_hash_key(None, env_var="MY_KEY_VAR") == DEMO_HASH_KEY.encode()
+        assert resolve_hash_key(None, env_var="MY_KEY_VAR", allow_demo=True) == (
+            DEMO_HASH_KEY.encode()
+        )
+
+
+def test_no_key_is_refused_with_instructions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MY_KEY_VAR", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PYTHONWARNINGS=ignore must not turn it into a pass
+        with pytest.raises(HashKeyError, match=r"MY_KEY_VAR") as info:
+            resolve_hash_key(None, env_var="MY_KEY_VAR")
+    assert "secrets.token_hex" in str(info.value) and "export MY_KEY_VAR" in str(info.value)
+    monkeypatch.setenv("MY_KEY_VAR", "")
+    with pytest.raises(HashKeyError):
+        resolve_hash_key(None, env_var="MY_KEY_VAR")
+
+
+@pytest.mark.parametrize("short", ["k", "x" * 15, b"\x00" * 15])
+def test_short_keys_refused(short: str | bytes) -> None:
+    with pytest.raises(HashKeyError, match="at least 16 bytes"):
+        resolve_hash_key(short)
+    assert resolve_hash_key("y" * 16) == b"y" * 16
 
 
 def test_no_warning_with_a_key() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        resolve_hash_key("secret")
+        resolve_hash_key("secret-0123456789")
+
+
+def test_fingerprint_is_a_keyed_hash_not_a_plain_hash() -> None:
+    key = b"synthetic-key-0123456789"
+    expected = hmac.new(key, b"takedown-dynamics key fingerprint", hashlib.sha256).hexdigest()
+    assert key_fingerprint(key) == expected[:16]
+    assert key_fingerprint(key) not in hashlib.sha256(key).hexdigest()
+    assert key_fingerprint(key) != key_fingerprint(b"synthetic-key-0123456780")
+    assert key_metadata(key) == {
+        "hash_key_fingerprint": expected[:16],
+        "hash_key_is_demo": "false",
+        "hashed": "true",
+    }
+    assert key_metadata(DEMO_HASH_KEY.encode())["hash_key_is_demo"] == "true"
+
+
+def test_time_values_shown_identifiers_withheld() -> None:
+    key = b"synthetic-key-0123456789"
+    for value in ["2020-01-01T10:00:00+02:00", "1/6/2015 21:07", "1433192820", "31/31/2020"]:
+        assert safe_time_text(value, key) == value
+    shown = safe_time_text("SYNTHHANDLE_zubakomi", key)
+    assert "SYNTHHANDLE" not in shown and hash_identifier("SYNTHHANDLE_zubakomi", key) in shown

@@ -3,8 +3,12 @@
 Input columns
 -------------
 One row per channel.  Times are ISO 8601 dates or date-times (an offset is converted to UTC,
-none means UTC); Parquet files may instead hold timestamp columns, or float days since an
-origin of the researcher's choice (then every time column, and ``observation_end``, is days).
+none means UTC), text in a ``time_format`` (``strptime``, e.g. ``%d/%m/%Y %H:%M``), Parquet
+timestamp columns at any resolution (naive = UTC, tz-aware converted to UTC), or numbers with
+an explicit ``time_unit``: ``days`` (float days since an origin of the researcher's choice;
+then every time column, and ``observation_end``, is days) or ``s``/``ms``/``us``/``ns`` (Unix
+epoch).  Numbers without a unit are refused (see :mod:`analysis.ingest._times`).  Column names
+can be mapped (``column_map``, CLI ``--channel-column`` ...).
 
 =================== ======== ==========================================================
 column              required meaning
@@ -19,10 +23,12 @@ column              required meaning
 ``predecessor_id``  no       ``channel_id`` of the banned channel this one re-creates
 ``handle``          no       the channel's handle; used for successor linking, then hashed
 ``title``           no       the channel's title; used for successor linking, then hashed
+``detection_horizon`` no     follow-up stops there (kept as is when ``ended_at`` is given)
 =================== ======== ==========================================================
 
-(*) one of ``last_seen`` or ``ended_at``.  Other columns are dropped with a warning (they may
-hold identifying text).
+(*) one of ``last_seen`` or ``ended_at``.  Covariates named in ``keep_columns`` are kept as
+they are (never handles or titles; they join other tables through the *hashed* channel id).
+Other columns are dropped with a warning (they may hold identifying text).
 
 Rules
 -----
@@ -31,16 +37,27 @@ With ``last_seen``: a row with an ``end_reason`` ended at ``last_seen``; a row w
 ``observation_end``, and is otherwise still active (``ended_at`` null, censored).  With
 ``ended_at`` the values are taken as they are (contract of :mod:`analysis.channels`).
 ``observation_end`` defaults to the latest time in the table; a bare date given for it
-means the whole day (observation ends at its last microsecond).
+means the whole day (observation ends at its last microsecond).  Times after now (plus a
+day) are refused unless ``allow_future``.
+
+Detection horizon: when the inactivity rule is applied, an ending inferred from silence can
+only be seen ``inactivity_days`` after it happened, so every row gets
+``detection_horizon = observation_end - inactivity_days`` (rows with an explicit
+``end_reason`` too); the models stop follow-up there so that all channels are censored at
+the same horizon (see :mod:`analysis.ingest.messages` for the bias this removes).  A channel
+seen once (``first_seen == last_seen``) is kept; the models' zero-length rule applies.
 
 Errors name the file, the row (1-based data row; the CSV header is line 1, so data row ``n``
-is line ``n + 1``), the column and the value.  Outputs hash ``channel_id``, ``family_id``,
+is line ``n + 1``), the column and the value; an id, handle or title is never shown (its
+digest under the key is, when a key is given).  Outputs hash ``channel_id``, ``family_id``,
 ``predecessor_id``, ``handle`` and ``title`` with a key (:mod:`analysis.ingest.privacy`);
 ``handle`` and ``title`` become ``handle_hash`` and ``title_hash``.
 """
 
 from __future__ import annotations
 
+import io
+import re
 import warnings
 from pathlib import Path
 
@@ -48,13 +65,24 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
+from pandas.api.types import is_numeric_dtype
 
 from analysis.channels import validate_channel_events
-from analysis.errors import ChannelTableError, IngestError
-from analysis.ingest._times import observation_end_timestamp
-from analysis.ingest.output import ensure_private_destination, write_table_atomic
-from analysis.ingest.privacy import HASH_KEY_ENV, hash_columns, resolve_hash_key
+from analysis.errors import ChannelTableError, IngestError, InputFormatError, TimeValueError
+from analysis.ingest._times import (
+    check_not_future,
+    check_time_unit,
+    observation_end_timestamp,
+    parse_time_column,
+)
+from analysis.ingest.output import check_destination, write_table_atomic
+from analysis.ingest.privacy import (
+    HASH_KEY_ENV,
+    hash_columns,
+    key_metadata,
+    resolve_hash_key,
+    withheld,
+)
 
 DEFAULT_INACTIVITY_DAYS = 30.0
 REQUIRED_INPUT_COLUMNS = ("channel_id", "first_seen", "last_seen")
@@ -66,9 +94,19 @@ OPTIONAL_INPUT_COLUMNS = (
     "predecessor_id",
     "handle",
     "title",
+    "detection_horizon",
 )
 COLUMN_ALIASES = {"created_at": "first_seen"}
-_TIME_INPUTS = ("first_seen", "last_seen", "ended_at", "observation_end", "observation_start")
+_TIME_INPUTS = (
+    "first_seen",
+    "last_seen",
+    "ended_at",
+    "observation_end",
+    "observation_start",
+    "detection_horizon",
+)
+#: Canonical input columns that ``column_map`` may rename (CLI ``--<name>-column``).
+MAPPABLE_COLUMNS = (*REQUIRED_INPUT_COLUMNS, *OPTIONAL_INPUT_COLUMNS, "ended_at")
 _ID_INPUTS = ("channel_id", "family_id", "predecessor_id")
 HASHED_COLUMNS = ("channel_id", "family_id", "predecessor_id", "handle", "title")
 TEXT_COLUMNS = ("handle", "title")
@@ -78,46 +116,60 @@ class UndocumentedColumnWarning(UserWarning):
     """Columns outside the documented set were dropped (they may hold identifying text)."""
 
 
-def read_channel_table(path: str | Path) -> pd.DataFrame:
+def read_channel_table(
+    path: str | Path,
+    *,
+    column_map: dict[str, str] | None = None,
+    keep_columns: tuple[str, ...] | list[str] = (),
+) -> pd.DataFrame:
     """Read a channel table file as it is (strings for CSV), checking its columns.
 
     Parameters
     ----------
     path
-        ``.csv`` or ``.parquet`` file.
+        ``.csv`` (UTF-8, comma-separated, header row) or ``.parquet`` file.
+    column_map
+        Canonical name -> name in the file (e.g. ``{"channel_id": "account"}``).
+    keep_columns
+        Covariates to keep as they are (never handles or titles).
 
     Returns
     -------
     pandas.DataFrame
-        The documented columns present (aliases renamed), in file order.  Holds raw handles
-        and titles when the file does: keep it in memory, write only hashed outputs.
+        The documented columns present (aliases and mapped names renamed to canonical ones)
+        and the kept covariates, in file order.  Holds raw handles and titles when the file
+        does: keep it in memory, write only hashed outputs.
 
     Raises
     ------
     IngestError
-        Unreadable or corrupt file, missing required column.
+        Unreadable or corrupt file, not UTF-8, bad quoting, missing required column.
     """
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise IngestError("no such file; expected a channel table (.csv or .parquet)", file=file)
+    if not file.is_file():
+        raise InputFormatError(
+            "not a regular file (a folder, FIFO or device); expected a channel table", file=file
+        )
     suffix = file.suffix.lower()
     if suffix in {".parquet", ".pq"}:
         try:
             frame = pq.read_table(file).to_pandas()
         except (pa.ArrowException, OSError, ValueError) as error:
-            raise IngestError(
+            raise InputFormatError(
                 f"cannot read Parquet file (corrupt or not Parquet): {error}", file=file
             ) from error
     elif suffix == ".csv":
-        try:
-            frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
-        except (pd.errors.ParserError, UnicodeDecodeError, OSError) as error:
-            raise IngestError(f"cannot read CSV file: {error}", file=file) from error
-        except pd.errors.EmptyDataError as error:
-            raise IngestError("empty CSV file; expected a header row", file=file) from error
+        frame = _read_csv_strict(file)
     else:
         raise IngestError("unknown file type; expected .csv or .parquet", file=file, value=suffix)
     frame.columns = [str(c).strip() for c in frame.columns]
+    duplicated = frame.columns[frame.columns.duplicated()].tolist()
+    if duplicated:
+        raise InputFormatError("duplicate column name", file=file, column=duplicated[0])
+    mapping = _checked_column_map(column_map, frame, file)
+    frame = frame.rename(columns=mapping)
     frame = frame.rename(columns={k: v for k, v in COLUMN_ALIASES.items() if k in frame.columns})
     has_end = "last_seen" in frame.columns or "ended_at" in frame.columns
     missing = [c for c in ("channel_id", "first_seen") if c not in frame.columns]
@@ -126,23 +178,108 @@ def read_channel_table(path: str | Path) -> pd.DataFrame:
     if missing:
         raise IngestError(
             f"missing column(s) {missing}; expected {list(REQUIRED_INPUT_COLUMNS)} "
-            f"(or 'created_at'/'ended_at'), found {list(frame.columns)}",
+            f"(or 'created_at'/'ended_at'; map other names with --channel-column, "
+            f"--first-seen-column, --last-seen-column ...), found {list(frame.columns)}",
             file=file,
             column=missing[0],
         )
     known = {*REQUIRED_INPUT_COLUMNS, *OPTIONAL_INPUT_COLUMNS, "ended_at"}
-    extra = [c for c in frame.columns if c not in known]
+    keep = _checked_keep(keep_columns, frame, file, known)
+    extra = [c for c in frame.columns if c not in known and c not in keep]
     if extra:
         warnings.warn(
-            f"{file}: dropped undocumented column(s) {extra} (they may hold identifying text)",
+            f"{file}: dropped undocumented column(s) {extra} (they may hold identifying text;"
+            " keep covariates with keep_columns / --keep-columns)",
             UndocumentedColumnWarning,
             stacklevel=2,
         )
         frame = frame.drop(columns=extra)
-    duplicated = frame.columns[frame.columns.duplicated()].tolist()
-    if duplicated:
-        raise IngestError("duplicate column name", file=file, column=duplicated[0])
+    frame.attrs["keep_columns"] = list(keep)
     return frame.reset_index(drop=True)
+
+
+def _read_csv_strict(file: Path) -> pd.DataFrame:
+    """Read a CSV as strings: UTF-8 checked with the line named, strict quoting."""
+    data = file.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InputFormatError(
+            f"line {line} is not UTF-8 text (byte {data[error.start]:#04x}); expected a UTF-8 "
+            "CSV file (re-save it as UTF-8)",
+            file=file,
+            row=line - 1,
+        ) from error
+    if not text.strip():
+        raise InputFormatError("empty CSV file; expected a header row", file=file)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            engine="c",
+            doublequote=True,
+        )
+    except pd.errors.ParserError as error:
+        detail = re.sub(r"\s+", " ", str(error)).strip()
+        raise InputFormatError(
+            f"malformed CSV ({detail}); expected comma-separated fields with balanced quotes",
+            file=file,
+        ) from error
+    except pd.errors.EmptyDataError as error:
+        raise InputFormatError("empty CSV file; expected a header row", file=file) from error
+    return frame
+
+
+def _checked_column_map(
+    column_map: dict[str, str] | None, frame: pd.DataFrame, file: Path
+) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for canonical, name in (column_map or {}).items():
+        if canonical not in MAPPABLE_COLUMNS:
+            raise IngestError(
+                f"unknown column to map; expected one of {list(MAPPABLE_COLUMNS)}",
+                column=canonical,
+            )
+        if name == canonical:
+            continue
+        if name not in frame.columns:
+            raise IngestError(
+                f"mapped column not found; found {list(frame.columns)}", file=file, column=name
+            )
+        if canonical in frame.columns:
+            raise IngestError(
+                f"the file has both {canonical!r} and the column mapped to it ({name!r})",
+                file=file,
+                column=canonical,
+            )
+        mapping[name] = canonical
+    return mapping
+
+
+def _checked_keep(
+    keep_columns: tuple[str, ...] | list[str], frame: pd.DataFrame, file: Path, known: set[str]
+) -> list[str]:
+    from analysis.ingest.messages import IDENTIFYING_NAME
+
+    keep = list(keep_columns)
+    for column in keep:
+        if column in known or IDENTIFYING_NAME.search(column):
+            raise IngestError(
+                "this column cannot be kept as a covariate (it is an identifier, a time, or "
+                "may hold handles, titles or names); keep only non-identifying covariates",
+                file=file,
+                column=column,
+            )
+        if column not in frame.columns:
+            raise IngestError(
+                f"covariate to keep not found; found {list(frame.columns)}",
+                file=file,
+                column=column,
+            )
+    return keep
 
 
 def channel_table_to_events(
@@ -151,6 +288,11 @@ def channel_table_to_events(
     observation_end: str | float | pd.Timestamp | None = None,
     inactivity_days: float | None = DEFAULT_INACTIVITY_DAYS,
     source: str | Path | None = None,
+    time_unit: str | None = None,
+    time_format: str | None = None,
+    allow_future: bool = False,
+    keep_columns: tuple[str, ...] | list[str] | None = None,
+    key: bytes | None = None,
 ) -> pd.DataFrame:
     """Turn a channel table (see the module docstring) into a validated channel event table.
 
@@ -162,9 +304,22 @@ def channel_table_to_events(
         End of observation for rows without their own; default the latest time in the table.
     inactivity_days
         Rows without ``end_reason`` whose ``last_seen`` is more than this many days before
-        ``observation_end`` went dark; ``None`` disables the rule (they are censored).
+        ``observation_end`` went dark, and every row gets ``detection_horizon =
+        observation_end - inactivity_days``; ``None`` disables the rule (rows are censored
+        at ``observation_end``, no horizon).
     source
         File name quoted in errors.
+    time_unit
+        Unit of numeric times: ``days`` (float days since any origin) or ``s``/``ms``/``us``/
+        ``ns`` (Unix epoch).  Required when the table holds numeric times.
+    time_format
+        ``strptime`` format of text times (default ISO 8601).
+    allow_future
+        Accept times after now (plus a day).
+    keep_columns
+        Covariates kept as they are (default: those recorded by :func:`read_channel_table`).
+    key
+        Hash key; errors show digests of ids under it instead of nothing.
 
     Returns
     -------
@@ -176,23 +331,43 @@ def channel_table_to_events(
     IngestError
         Unparseable time, duplicate ``channel_id``, inconsistent row, naming row and column.
     """
+    check_time_unit(time_unit)
     src = str(source) if source is not None else None
     frame = table.reset_index(drop=True)
-    times = {c: _parse_times(frame[c], c, src) for c in _TIME_INPUTS if c in frame.columns}
+    keep = list(frame.attrs.get("keep_columns", []) if keep_columns is None else keep_columns)
+    times = {
+        c: parse_time_column(
+            frame[c], c, src, time_unit=time_unit, time_format=time_format, key=key
+        )
+        for c in _TIME_INPUTS
+        if c in frame.columns
+    }
     kinds = {("numeric" if is_numeric_dtype(s.dtype) else "datetime") for s in times.values()}
     if len(kinds) > 1:
-        raise IngestError(
+        raise TimeValueError(
             "mixed time types (numbers and dates); expected all dates or all float days",
             file=src,
         )
     numeric = kinds == {"numeric"}
+    if not numeric:
+        for column, values in times.items():
+            if column != "observation_end":
+                check_not_future(
+                    values,
+                    column,
+                    src,
+                    allow_future=allow_future,
+                    unit=time_unit,
+                    raw=frame[column],
+                )
     ids = {c: _ids(frame[c], c, src) for c in _ID_INPUTS if c in frame.columns}
-    _check_duplicates(ids["channel_id"], src)
+    _check_duplicates(ids["channel_id"], src, key)
 
     end = _default_end(observation_end, times, numeric, src)
     obs_end = times.get("observation_end")
     obs_end = end if obs_end is None else obs_end.fillna(end)
-    reason = _end_reasons(frame, src)
+    reason = _end_reasons(frame, src, key)
+    horizon = times.get("detection_horizon")
     if "ended_at" in times:
         ended = times["ended_at"]
         last_seen = times.get("last_seen", ended)
@@ -203,7 +378,10 @@ def channel_table_to_events(
             if not inactivity_days >= 0:
                 raise IngestError("inactivity_days must be >= 0", value=inactivity_days)
             gap = inactivity_days if numeric else pd.Timedelta(days=float(inactivity_days))
-            dark = reason.isna() & last_seen.notna() & (last_seen < obs_end - gap)
+            horizon = obs_end - gap
+            if not isinstance(horizon, pd.Series):
+                horizon = pd.Series(horizon, index=frame.index)
+            dark = reason.isna() & last_seen.notna() & (last_seen < horizon)
             ended = ended.where(~dark, last_seen)
             reason = reason.where(~dark, "went_dark")
     out = pd.DataFrame(
@@ -220,15 +398,32 @@ def channel_table_to_events(
         out["observation_start"] = times["observation_start"]
     if "predecessor_id" in ids:
         out["predecessor_id"] = ids["predecessor_id"]
+    if horizon is not None:
+        out["detection_horizon"] = horizon
     if "last_seen" in times and "ended_at" not in times:
         out["last_seen"] = last_seen
     for column in TEXT_COLUMNS:
         if column in frame.columns:
             out[column] = frame[column].astype("string")
+    for column in keep:
+        out[column] = frame[column]
     try:
-        return validate_channel_events(out, source=src)
+        events = validate_channel_events(out, source=src)
     except ChannelTableError as error:
-        raise _as_ingest_error(error, src) from error
+        raise _as_ingest_error(error, src, key) from error
+    events.attrs["takedowns_ingest"] = {
+        "observation_end": str(end),
+        "detection_horizon": "" if horizon is None else _horizon_text(horizon),
+        "inactivity_days": "" if inactivity_days is None else repr(float(inactivity_days)),
+        "time_unit": time_unit or "",
+        "time_format": time_format or "",
+    }
+    return events
+
+
+def _horizon_text(horizon: pd.Series) -> str:
+    values = horizon.dropna().unique()
+    return str(values[0]) if len(values) == 1 else "per row"
 
 
 def hash_channel_events(events: pd.DataFrame, key: bytes) -> pd.DataFrame:
@@ -246,9 +441,16 @@ def ingest_channel_table(
     link: bool = False,
     window_days: float | None = None,
     threshold: float | None = None,
+    predecessor_reasons: str | tuple[str, ...] | None = None,
     hash_ids: bool = True,
     hash_key: str | bytes | None = None,
     hash_key_env: str = HASH_KEY_ENV,
+    allow_demo_key: bool = False,
+    time_unit: str | None = None,
+    time_format: str | None = None,
+    allow_future: bool = False,
+    column_map: dict[str, str] | None = None,
+    keep_columns: tuple[str, ...] | list[str] = (),
 ) -> pd.DataFrame:
     """Read, convert, optionally link successors, hash, and write a channel table.
 
@@ -257,74 +459,73 @@ def ingest_channel_table(
     path
         Input ``.csv`` or ``.parquet``.
     output
-        Destination ``.parquet``/``.csv`` (written atomically), or None to only return.
-    observation_end, inactivity_days
+        Destination ``.parquet``/``.csv`` (checked first, written atomically with its
+        metadata), or None to only return.
+    observation_end, inactivity_days, time_unit, time_format, allow_future
         See :func:`channel_table_to_events`.
     link
         Run :func:`analysis.ingest.linking.link_successors` on the raw handles/titles
         (before hashing) to fill ``family_id`` and ``predecessor_id``.
-    window_days, threshold
-        Linking parameters (defaults of :func:`~analysis.ingest.linking.link_successors`).
+    window_days, threshold, predecessor_reasons
+        Linking parameters (defaults of :func:`~analysis.ingest.linking.link_successors`;
+        ``predecessor_reasons`` is passed only when given).
     hash_ids
-        Hash ids, handles and titles (default).  Raw output is refused under data/processed.
-    hash_key, hash_key_env
+        Hash ids, handles and titles (default).  Raw output is refused inside the repository.
+    hash_key, hash_key_env, allow_demo_key
         See :func:`analysis.ingest.privacy.resolve_hash_key`.
+    column_map, keep_columns
+        See :func:`read_channel_table`.
 
     Returns
     -------
     pandas.DataFrame
-        The table as written.
+        The table as written; ``attrs["takedowns_ingest"]`` holds its metadata.
     """
     if output is not None:
-        ensure_private_destination(output, raw_identifiers=not hash_ids)
+        check_destination(output, raw_identifiers=not hash_ids)
+    key = (
+        resolve_hash_key(hash_key, env_var=hash_key_env, allow_demo=allow_demo_key)
+        if hash_ids
+        else None
+    )
     events = channel_table_to_events(
-        read_channel_table(path),
+        read_channel_table(path, column_map=column_map, keep_columns=keep_columns),
         observation_end=observation_end,
         inactivity_days=inactivity_days,
         source=path,
+        time_unit=time_unit,
+        time_format=time_format,
+        allow_future=allow_future,
+        key=key,
     )
+    meta = dict(events.attrs.get("takedowns_ingest", {}))
     if link:
         from analysis.ingest.linking import link_successors
 
-        options = {}
+        options: dict[str, object] = {}
         if window_days is not None:
             options["window_days"] = window_days
         if threshold is not None:
             options["threshold"] = threshold
+        if predecessor_reasons is not None:
+            options["predecessor_reasons"] = predecessor_reasons
         events = link_successors(events, **options)
-    if hash_ids:
-        events = hash_channel_events(events, resolve_hash_key(hash_key, env_var=hash_key_env))
+        if "link_window_days" in events.columns and len(events):
+            meta["link_window_days"] = str(events["link_window_days"].iloc[0])
+        elif window_days is not None:
+            meta["link_window_days"] = str(window_days)
+    if key is not None:
+        events = hash_channel_events(events, key)
+    meta.update(key_metadata(key))
+    meta["source_kind"] = "channel_table"
+    meta["n_channels"] = str(len(events))
+    events.attrs["takedowns_ingest"] = meta
     if output is not None:
-        write_table_atomic(events, output)
+        write_table_atomic(events, output, meta)
     return events
 
 
 # --------------------------------------------------------------------------- helpers
-def _parse_times(raw: pd.Series, column: str, source: str | None) -> pd.Series:
-    """Datetime64[ns] (UTC, naive) or float days; errors name the 1-based data row."""
-    if is_datetime64_any_dtype(raw.dtype):
-        if getattr(raw.dt, "tz", None) is not None:
-            raw = raw.dt.tz_convert("UTC").dt.tz_localize(None)
-        return raw.astype("datetime64[ns]")
-    if is_numeric_dtype(raw.dtype) and not raw.dtype == bool:
-        return raw.astype("float64")
-    text = raw.astype("string").str.strip()
-    text = text.mask(text == "")
-    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    bad = (parsed.isna() & text.notna()).to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise IngestError(
-            f"unparseable timestamp (CSV line {i + 2} if CSV); expected an ISO 8601 date or "
-            "date-time such as 2016-09-05 or 2016-09-05T18:31:12Z",
-            file=source,
-            row=i + 1,
-            column=column,
-            value=str(text.iloc[i]),
-        )
-    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
-
-
 def _ids(raw: pd.Series, column: str, source: str | None) -> pd.Series:
     values = raw.astype("string").str.strip()
     values = values.mask(values == "")
@@ -336,7 +537,7 @@ def _ids(raw: pd.Series, column: str, source: str | None) -> pd.Series:
     return values
 
 
-def _check_duplicates(ids: pd.Series, source: str | None) -> None:
+def _check_duplicates(ids: pd.Series, source: str | None, key: bytes | None) -> None:
     dup = ids.duplicated(keep="first").to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
@@ -346,11 +547,11 @@ def _check_duplicates(ids: pd.Series, source: str | None) -> None:
             file=source,
             row=i + 1,
             column="channel_id",
-            value=str(ids.iloc[i]),
+            value=withheld(ids.iloc[i], key),
         )
 
 
-def _end_reasons(frame: pd.DataFrame, source: str | None) -> pd.Series:
+def _end_reasons(frame: pd.DataFrame, source: str | None, key: bytes | None) -> pd.Series:
     if "end_reason" not in frame.columns:
         return pd.Series([None] * len(frame), index=frame.index, dtype="object")
     values = frame["end_reason"].astype("string").str.strip().str.lower()
@@ -364,7 +565,7 @@ def _end_reasons(frame: pd.DataFrame, source: str | None) -> pd.Series:
             file=source,
             row=i + 1,
             column="end_reason",
-            value=values.iloc[i],
+            value=withheld(values.iloc[i], key),
         )
     return values
 
@@ -393,7 +594,9 @@ def _default_end(
     return observation_end_timestamp(value, source=source)
 
 
-def _as_ingest_error(error: ChannelTableError, source: str | None) -> IngestError:
+def _as_ingest_error(
+    error: ChannelTableError, source: str | None, key: bytes | None = None
+) -> IngestError:
     """Re-raise a schema error with a 1-based data row, like the reader's own errors."""
     text = str(error)
     prefix = ", ".join(
@@ -409,10 +612,13 @@ def _as_ingest_error(error: ChannelTableError, source: str | None) -> IngestErro
         text = text[len(prefix) + 2 :]
     if error.value is not None and text.endswith(f" (got {error.value!r})"):
         text = text[: -len(f" (got {error.value!r})")]
+    value = error.value
+    if error.column in (*HASHED_COLUMNS, "end_reason") and value is not None:
+        value = withheld(value, key)  # never echo an id, handle or title
     return IngestError(
         text,
         file=source,
         row=None if error.row is None else error.row + 1,
         column=error.column,
-        value=error.value,
+        value=value,
     )

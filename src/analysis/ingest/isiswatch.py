@@ -32,10 +32,14 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths
-from analysis.errors import IngestError
+from analysis.errors import IngestError, InputFormatError
 
 EXPORT_FOLDER = "telegram_isiswatch_export"
 SERIES_COLUMNS = ("date", "banned", "month_to_date", "message_id")
+#: Largest export read (bytes); one channel's export is a few megabytes.
+MAX_EXPORT_BYTES = 512 * 1024 * 1024
+#: Deepest JSON nesting accepted (an export has about five levels).
+MAX_JSON_DEPTH = 64
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 _NUMBER = r"(?<![\d,])(?:\d{1,3}(?:[,\u00a0\u202f]\d{3})+|\d+)"
@@ -117,13 +121,39 @@ def _posted_date(message: dict) -> date | None:
     return None
 
 
-def read_isiswatch_export(path: str | Path) -> pd.DataFrame:
+def _max_depth(text: str) -> int:
+    """Deepest nesting of ``[``/``{`` outside strings (a cheap scan before parsing)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return text.count("[") + text.count("{")
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def read_isiswatch_export(path: str | Path, *, max_bytes: int | None = None) -> pd.DataFrame:
     """Read a Telegram Desktop JSON export of ISIS Watch into a daily series.
 
     Parameters
     ----------
     path
         The export's ``result.json`` (or any file in that format).
+    max_bytes
+        Largest file accepted (default :data:`MAX_EXPORT_BYTES`).
 
     Returns
     -------
@@ -134,21 +164,56 @@ def read_isiswatch_export(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     IngestError
-        Not JSON, no ``messages`` list, or a ban message with a bad id, date or day; errors
-        name the file, the row (1-based position in ``messages``) and the field.
+        Not JSON, not UTF-8, too large or too deeply nested, no ``messages`` list, or a ban
+        message with a bad id, date or day; errors name the file, the row (1-based position
+        in ``messages``; for JSON syntax, the line) and the field.
     """
     file = Path(path)
-    try:
-        with file.open(encoding="utf-8") as handle:
-            export = json.load(handle)
-    except OSError as error:
-        raise IngestError(f"cannot read file: {error}", file=file) from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        line = getattr(error, "lineno", None)
-        raise IngestError(
-            f"not valid JSON (line {line}); expected a Telegram Desktop JSON export",
+    limit = MAX_EXPORT_BYTES if max_bytes is None else max_bytes
+    if not file.is_file():
+        raise InputFormatError(
+            "not a regular file (missing, a folder, FIFO or device); expected result.json",
             file=file,
+        )
+    size = file.stat().st_size
+    if size > limit:
+        raise InputFormatError(
+            f"export is {size:,} bytes, above the limit of {limit:,} bytes; expected a "
+            "Telegram Desktop export of one channel (raise max_bytes if it really is one)",
+            file=file,
+        )
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise IngestError(f"cannot read file: {error.strerror or error}", file=file) from error
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InputFormatError(
+            f"line {line} is not UTF-8 text (byte {data[error.start]:#04x}); expected the "
+            "UTF-8 JSON that Telegram Desktop writes",
+            file=file,
+            row=line - 1,
         ) from error
+    depth = _max_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise InputFormatError(
+            f"JSON nested {depth} levels deep, more than {MAX_JSON_DEPTH}; expected a Telegram "
+            "Desktop export (a few levels)",
+            file=file,
+        )
+    try:
+        export = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputFormatError(
+            f"not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
+            "expected a Telegram Desktop JSON export",
+            file=file,
+            row=error.lineno - 1,
+        ) from error
+    except RecursionError as error:  # pragma: no cover - guarded by _max_depth
+        raise InputFormatError("JSON nested too deeply", file=file) from error
     messages = export.get("messages") if isinstance(export, dict) else None
     if not isinstance(messages, list):
         raise IngestError(

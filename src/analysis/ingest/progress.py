@@ -3,6 +3,11 @@
 DuckDB reports the progress of a running query through
 :meth:`duckdb.DuckDBPyConnection.query_progress`; :func:`run_query` runs the query in a worker
 thread and mirrors that percentage in a :mod:`tqdm` bar on standard error.
+
+The query always runs in a worker thread, so the main thread stays responsive to signals:
+when SIGTERM/SIGINT raises there (:func:`analysis.ingest.scratch.signals_raise`), the query
+is interrupted (:meth:`~duckdb.DuckDBPyConnection.interrupt`) and waited for before the
+exception goes on, so the caller can close the connection and remove the spill folder.
 """
 
 from __future__ import annotations
@@ -51,11 +56,10 @@ def run_query(
     duckdb.Error
         Whatever the query raises (re-raised in the calling thread).
     """
-    if not progress:
-        return con.execute(sql, params).fetchdf()
-    con.execute("SET enable_progress_bar = true")
-    con.execute("SET enable_progress_bar_print = false")
-    con.execute("SET progress_bar_time = 0")
+    if progress:
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
+        con.execute("SET progress_bar_time = 0")
     outcome: dict[str, Any] = {}
 
     def work() -> None:
@@ -65,14 +69,28 @@ def run_query(
             outcome["error"] = error
 
     worker = threading.Thread(target=work, name="duckdb-ingest", daemon=True)
-    with tqdm(total=100, desc=description, unit="%", file=sys.stderr, leave=False) as bar:
+    bar = (
+        tqdm(total=100, desc=description, unit="%", file=sys.stderr, leave=False)
+        if progress
+        else None
+    )
+    try:
         worker.start()
         while worker.is_alive():
             worker.join(POLL_SECONDS)
-            done = con.query_progress()
-            if done >= 0:
-                bar.update(max(0.0, min(100.0, done) - bar.n))
-        bar.update(100 - bar.n)
+            if bar is not None:
+                done = con.query_progress()
+                if done >= 0:
+                    bar.update(max(0.0, min(100.0, done) - bar.n))
+        if bar is not None:
+            bar.update(100 - bar.n)
+    except BaseException:
+        con.interrupt()
+        worker.join()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["frame"]

@@ -9,6 +9,7 @@ respect the parameter ranges.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from analysis.errors import ModelError
+from analysis.errors import ModelError, UnidentifiedWarning
 from analysis.models._cm_stats import (
     minimise,
     nb2_loglik,
@@ -81,6 +82,7 @@ class _Problem:
         cost_factor: float,
         delay_shape: int,
         fit_crackdown_hazards: bool,
+        initial_active: float | str = "equilibrium",
     ) -> None:
         unknown = set(fixed) - set(BASE_PARAMS)
         if unknown:
@@ -88,6 +90,7 @@ class _Problem:
         if likelihood not in ("poisson", "negbin"):
             raise ModelError(f"likelihood must be 'poisson' or 'negbin', got {likelihood!r}")
         self.model_cls = model_cls
+        self.initial_active = initial_active
         self.data = data
         self.series = [c for c in _ALIASES if c in data]
         self.crackdowns = crackdowns
@@ -138,6 +141,7 @@ class _Problem:
             crackdowns=cds,
             recreation_cost_factor=self.cost_factor,
             recreation_delay_shape=self.delay_shape,
+            initial_active=self.initial_active,
         )
 
     def loglik(self, theta: np.ndarray, data: pd.DataFrame | None = None) -> float:
@@ -194,6 +198,60 @@ def _derived(model: CatMouseModel) -> dict[str, float]:
 
 
 _LOG_DISPERSION_BOUNDS = (-10.0, 5.0)
+UNIDENTIFIED_CI_RATIO = 100.0
+"""A parameter whose interval has ``upper / lower`` above this factor (odds for the
+re-creation probability) is flagged as not identified."""
+_PROBABILITY_EDGE = 1e-6
+_RATE_EDGE = (1e-9, 1e9)
+
+
+def observed_initial_active(data: pd.DataFrame) -> float:
+    """Channels active at the start of day 0 from the observed series.
+
+    ``active`` is counted at the end of the day, so the start of day 0 holds
+    ``active[0] - creations[0] + bans[0]`` (the day's own flows removed, when observed).
+    """
+    if "active" not in data or np.isnan(data["active"].iloc[0]):
+        raise ModelError(
+            "initial_active='observed' needs an 'active' count on the first row; got none "
+            "(give initial_active=<number> instead)"
+        )
+    if int(data["day"].iloc[0]) != 0:
+        raise ModelError(
+            f"initial_active='observed' needs the series to start at day 0; it starts at day "
+            f"{int(data['day'].iloc[0])} (renumber the days or give initial_active=<number>)"
+        )
+    first = data.iloc[0]
+    value = float(first["active"])
+    if "creations" in data and np.isfinite(first["creations"]):
+        value -= float(first["creations"])
+    if "bans" in data and np.isfinite(first["bans"]):
+        value += float(first["bans"])
+    return max(value, 0.0)
+
+
+def flag_identification(
+    summary: pd.DataFrame, at_bound: dict[str, bool], factor: float = UNIDENTIFIED_CI_RATIO
+) -> pd.Series:
+    """``identified`` per summary row: False when the interval is NaN or zero-width, touches
+    a search bound (or the estimate sits at one), or ``upper / lower > factor`` (odds for
+    ``recreation_probability``).  Fixed parameters are True (nothing estimated)."""
+    flags = {}
+    for name, row in summary.iterrows():
+        if not bool(row.get("free", True)) and name in at_bound:
+            flags[name] = True
+            continue
+        est, lo, hi = float(row["estimate"]), float(row["lower"]), float(row["upper"])
+        ok = np.isfinite(lo) and np.isfinite(hi) and hi > lo and not at_bound.get(name, False)
+        if ok and name == "recreation_probability":
+            edge = _PROBABILITY_EDGE
+            ok = edge < est < 1 - edge and lo > 0 and hi < 1
+            if ok:
+                ok = (hi / (1 - hi)) / (lo / (1 - lo)) <= factor
+        elif ok:
+            ok = lo > 0 and hi / lo <= factor and _RATE_EDGE[0] < est < _RATE_EDGE[1]
+        flags[name] = bool(ok)
+    return pd.Series(flags, name="identified")
 
 
 def _bounds(problem: _Problem) -> list[tuple[float, float]]:
@@ -227,13 +285,23 @@ def fit_catmouse(
     n_bootstrap: int,
     confidence: float,
     seed: Any,
+    initial_active: float | str = "equilibrium",
 ) -> CatMouseFit:
     from analysis.models.catmouse import CatMouseFit
 
     series = normalise_series(data)
+    if initial_active == "observed":
+        initial_active = observed_initial_active(series)
+    elif initial_active != "equilibrium" and not (
+        isinstance(initial_active, int | float) and initial_active >= 0
+    ):
+        raise ModelError(
+            "initial_active must be 'equilibrium', 'observed' or a number >= 0; got "
+            f"{initial_active!r}"
+        )
     problem = _Problem(
         model_cls, series, crackdowns, fixed, likelihood, recreation_cost_factor,
-        recreation_delay_shape, fit_crackdown_hazards,
+        recreation_delay_shape, fit_crackdown_hazards, initial_active,
     )
     guess = _default_start(problem, start)
     x0 = np.array([problem.to_internal(n, guess[n]) for n in problem.names])
@@ -301,7 +369,7 @@ def fit_catmouse(
                 boot[s] = sim[s].to_numpy(dtype=float)
             th_b, _ = _optimise(_Problem(
                 model_cls, boot, crackdowns, fixed, likelihood, recreation_cost_factor,
-                recreation_delay_shape, fit_crackdown_hazards,
+                recreation_delay_shape, fit_crackdown_hazards, initial_active,
             ), [theta], polish=False)
             m_b = problem.model(th_b)
             nat = problem.natural(th_b)
@@ -322,6 +390,26 @@ def fit_catmouse(
         rows[name] = {"estimate": value, "se": 0.0, "lower": value, "upper": value}
     summary = pd.DataFrame.from_dict(rows, orient="index")
     summary["free"] = [n in problem.names for n in summary.index]
+    bounds = _bounds(problem)
+    at_bound = {name: False for name in fixed}
+    for i, name in enumerate(problem.names):
+        b_lo, b_hi = bounds[i]
+        se_i = float(summary.loc[name, "se"])
+        half = stats.norm.ppf(0.5 + confidence / 2) * (se_i if np.isfinite(se_i) else 0.0)
+        at_bound[name] = bool(
+            (np.isfinite(b_lo) and theta[i] - half <= b_lo + 1e-2)
+            or (np.isfinite(b_hi) and theta[i] + half >= b_hi - 1e-2)
+        )
+    summary["identified"] = flag_identification(summary, at_bound)
+    weak = [n for n in summary.index if not summary.loc[n, "identified"]]
+    if weak:
+        warnings.warn(
+            f"CatMouseModel.fit: not identified by these data: {weak} (interval NaN or "
+            f"zero-width, at a search bound, or upper/lower > {UNIDENTIFIED_CI_RATIO:g}); "
+            "do not report these estimates, fix them (fixed=) or add data",
+            UnidentifiedWarning,
+            stacklevel=3,
+        )
     summary.index.name = "parameter"
     params = summary["estimate"].copy()
     dispersion = {s: est[f"dispersion[{s}]"] for s in problem.series if likelihood == "negbin"}

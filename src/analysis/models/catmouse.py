@@ -59,6 +59,7 @@ __all__ = [
     "CatMouseModel",
     "CatMouseSimulation",
     "Crackdown",
+    "daily_series_from_channel_events",
     "daily_series_from_events",
 ]
 
@@ -510,6 +511,7 @@ class CatMouseModel:
         n_bootstrap: int = 100,
         confidence: float = 0.95,
         seed: int | np.random.Generator | None = None,
+        initial_active: float | Literal["equilibrium", "observed"] = "equilibrium",
     ) -> CatMouseFit:
         """Fit the model by maximum likelihood to observed daily series.
 
@@ -534,10 +536,23 @@ class CatMouseModel:
             parametric bootstrap, refitting ``n_bootstrap`` exact stochastic simulations of the
             fitted model (captures process noise, which the independent-count observation
             model ignores for autocorrelated ``active`` counts).
+        initial_active
+            State at time 0.  ``"equilibrium"`` (default, the stationary state of the
+            fitted parameters: right for a population observed in its steady state, e.g. the
+            simulations of the notebooks); ``"observed"``: the channels active at the start
+            of day 0, ``active[0] - creations[0] + bans[0]`` from the first row (which must be
+            day 0), nothing pending: use it for a real series that need not start at
+            equilibrium (a growing or recovering population); or a number of channels.
 
         Returns
         -------
         CatMouseFit
+            ``summary`` has a bool column ``identified``: False (with an
+            :class:`~analysis.errors.UnidentifiedWarning`) for every parameter whose interval
+            is NaN or zero-width, touches a search bound, or spans more than a factor
+            ``UNIDENTIFIED_CI_RATIO`` (100; odds for the re-creation probability).  The
+            likelihood treats the daily counts as independent given the mean field, which
+            the ``active`` stock is not: Wald intervals are too narrow (issue 12).
         """
         from analysis.models._cm_fit import fit_catmouse
 
@@ -555,6 +570,7 @@ class CatMouseModel:
             n_bootstrap=n_bootstrap,
             confidence=confidence,
             seed=seed,
+            initial_active=initial_active,
         )
 
 
@@ -593,6 +609,107 @@ def daily_series_from_events(
         out["organic_creations"] = org
         out["recreations"] = creations - org
     return pd.DataFrame(out)
+
+
+def daily_series_from_channel_events(
+    events: pd.DataFrame,
+    *,
+    event_reasons: str | Sequence[str] | None = None,
+    start: object = None,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Daily series for :meth:`CatMouseModel.fit` from a channel event table.
+
+    Parameters
+    ----------
+    events
+        Channel event table (:mod:`analysis.channels`), numeric days or datetimes.
+    event_reasons
+        Endings counted in ``bans`` (default any ending,
+        :func:`analysis.channels.resolve_event_reasons`).  ``active`` falls at *every*
+        ending, so with a subset the model's "ban" is that subset and the other endings are
+        unmodelled removals (say so when reporting).
+    start
+        Day 0 (same time kind as the table).  Default: the earliest ``observation_start``
+        if the column has values, else the earliest ``created_at``; datetimes are floored to
+        midnight.  Channels created before ``start`` and not ended by then are the initial
+        channels (counted in ``active``, not in ``creations``).
+    source
+        Name quoted in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``day`` (0, 1, ...), ``date`` (datetime tables only), ``active`` (at the end of the
+        day), ``bans`` and ``creations`` (during the day).  The series stops at the last
+        whole day before the earliest ``detection_horizon`` (after it, endings inferred from
+        silence cannot be seen yet), else at ``observation_end``.  ``attrs`` hold ``start``,
+        ``event_reasons`` and ``n_initial``.
+
+    Raises
+    ------
+    ModelError
+        No whole day between ``start`` and the end of the series.
+    """
+    from analysis.channels import (
+        resolve_event_reasons,
+        time_kind,
+        to_days,
+        validate_channel_events,
+    )
+
+    reasons = resolve_event_reasons(event_reasons)
+    table = validate_channel_events(events, source=source)
+    datetime = time_kind(table) == "datetime"
+    if start is None:
+        if "observation_start" in table.columns and table["observation_start"].notna().any():
+            start = table["observation_start"].min()
+        else:
+            start = table["created_at"].min()
+        if datetime:
+            start = pd.Timestamp(start).floor("D")
+    if datetime:
+        start = pd.Timestamp(start)
+        if start.tzinfo is not None:
+            start = start.tz_convert("UTC").tz_localize(None)
+    end = table["observation_end"].min()
+    if "detection_horizon" in table.columns and table["detection_horizon"].notna().any():
+        end = min(end, table["detection_horizon"].min())
+
+    def days(values: pd.Series) -> np.ndarray:
+        return to_days((values - start).to_numpy())
+
+    if datetime:
+        length = (pd.Timestamp(end) - start) / pd.Timedelta(days=1)
+    else:
+        length = float(end) - float(start)
+    n_days = int(np.floor(length))
+    if n_days < 1:
+        raise ModelError(
+            f"{source or 'channel event table'}: no whole day between start {start} and the "
+            f"end of the series {end} (detection horizon or observation end)"
+        )
+    created = days(table["created_at"])
+    ended = days(table["ended_at"])
+    counted = table["end_reason"].isin(reasons).to_numpy(dtype=bool)
+    initial = (created < 0) & ~(ended < 0)  # NaN ended: still active
+    keep = initial | (created >= 0)
+    ended_all = np.where(np.isnan(ended), np.inf, ended)
+    frame = daily_series_from_events(
+        created[keep], ended_all[keep], float(n_days), initial[keep]
+    )
+    # ``daily_series_from_events`` counts every ending as a ban; keep only counted reasons
+    ended_counted = np.where(counted[keep], ended_all[keep], np.inf)
+    bans = np.bincount(
+        np.floor(ended_counted[ended_counted < n_days]).astype(np.int64), minlength=n_days
+    )[:n_days]
+    frame["bans"] = bans.astype(np.int64)
+    if datetime:
+        frame.insert(1, "date", start + pd.to_timedelta(frame["day"], unit="D"))
+    frame.attrs.update(
+        {"start": start, "event_reasons": reasons, "n_initial": int(initial[keep].sum())}
+    )
+    return frame
 
 
 @dataclass
@@ -674,7 +791,8 @@ class CatMouseFit:
     summary
         DataFrame indexed by parameter: ``estimate``, ``se`` (on the log / logit scale for
         Wald), ``lower``, ``upper`` (CI at ``confidence``), ``free``; derived rows
-        ``equilibrium_active``, ``mean_lifetime_days``, ``expected_recreations_per_ban``.
+        ``equilibrium_active``, ``mean_lifetime_days``, ``expected_recreations_per_ban``;
+        ``identified`` (bool, see :meth:`CatMouseModel.fit`).
     loglik_, aic_
         Maximised log-likelihood and AIC.
     fitted_

@@ -565,6 +565,7 @@ def message_log_to_channel_events(
         con.execute(f"SET temp_directory = {_literal(str(spill))}")
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")  # ours is tqdm (progress.run_query)
+        con.execute("SET enable_external_file_cache = false")  # no raw file blocks in memory
         scan = _Scan(con, aliases, kind, names, key, epoch_unit, time_format)
         frame = scan.aggregate(end, keep, progress)
         scan.check(frame, allow_future)

@@ -61,12 +61,15 @@ def run_query(
         con.execute("SET enable_progress_bar_print = false")
         con.execute("SET progress_bar_time = 0")
     outcome: dict[str, Any] = {}
+    finished = threading.Event()  # not Thread.join: a signal inside join() can corrupt it
 
     def work() -> None:
         try:
             outcome["frame"] = con.execute(sql, params).fetchdf()
         except BaseException as error:  # handed to the calling thread
             outcome["error"] = error
+        finally:
+            finished.set()
 
     worker = threading.Thread(target=work, name="duckdb-ingest", daemon=True)
     bar = (
@@ -76,8 +79,7 @@ def run_query(
     )
     try:
         worker.start()
-        while worker.is_alive():
-            worker.join(POLL_SECONDS)
+        while not finished.wait(POLL_SECONDS):
             if bar is not None:
                 done = con.query_progress()
                 if done >= 0:
@@ -86,7 +88,7 @@ def run_query(
             bar.update(100 - bar.n)
     except BaseException:
         con.interrupt()
-        worker.join()
+        finished.wait()
         raise
     finally:
         if bar is not None:

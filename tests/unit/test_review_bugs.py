@@ -36,12 +36,16 @@ def test_month_snapshot_keeps_month_end_otherwise():
 
 def test_csv_message_log_accepts_unix_epoch_seconds(tmp_path):
     log = tmp_path / "log.csv"
-    log.write_text("channel_id,timestamp\nsyn-a,0\nsyn-a,86400\nsyn-b,2020-01-02T00:00:00Z\n")
+    start = 1_577_836_800  # 2020-01-01T00:00:00Z
+    log.write_text(
+        f"channel_id,timestamp\nsyn-a,{start}\nsyn-a,{start + 86400}\n"
+        "syn-b,2020-01-02T00:00:00Z\n"
+    )
     events = message_log_to_channel_events(
-        log, hash_ids=False, progress=False, observation_end="2020-01-03"
+        log, hash_ids=False, progress=False, observation_end="2020-01-03", epoch_unit="s"
     ).set_index("channel_id")
-    assert events.loc["syn-a", "created_at"] == pd.Timestamp("1970-01-01")
-    assert events.loc["syn-a", "last_message_at"] == pd.Timestamp("1970-01-02")
+    assert events.loc["syn-a", "created_at"] == pd.Timestamp("2020-01-01")
+    assert events.loc["syn-a", "last_message_at"] == pd.Timestamp("2020-01-02")
     assert events.loc["syn-b", "created_at"] == pd.Timestamp("2020-01-02")
 
 

@@ -268,24 +268,45 @@ def read_channel_events(path: str | Path) -> pd.DataFrame:
     """Read a channel event table (``.csv`` or ``.parquet``) and validate it.
 
     CSV time columns are parsed as numbers (days) when every value is numeric, else as
-    dates.  See :mod:`analysis.channels` for the columns.
+    dates (ISO strings with or without a UTC offset; converted to naive UTC).  Text columns
+    are read as pandas' ``str`` dtype under pandas 3 and ``object`` before; both are
+    handled.  See :mod:`analysis.channels` for the columns.
     """
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
     from analysis.channels import TIME_COLUMNS, validate_channel_events
 
     file = Path(path)
     if file.suffix == ".parquet":
         frame = pd.read_parquet(file)
     else:
-        frame = pd.read_csv(file, dtype={"channel_id": "string", "family_id": "string",
-                                         "predecessor_id": "string", "end_reason": "string"})
+        ids = ("channel_id", "family_id", "predecessor_id", "successor_id", "end_reason")
+        frame = pd.read_csv(file, dtype=dict.fromkeys(ids, "string"))
         for column in TIME_COLUMNS:
-            if column in frame.columns and frame[column].dtype == object:
-                numeric = pd.to_numeric(frame[column], errors="coerce")
-                if numeric.notna().sum() == frame[column].notna().sum():
+            if column not in frame.columns:
+                continue
+            col = frame[column]
+            if is_object_dtype(col.dtype) or is_string_dtype(col.dtype):
+                numeric = pd.to_numeric(col, errors="coerce")
+                if numeric.notna().sum() == col.notna().sum():
                     frame[column] = numeric
                 else:
-                    frame[column] = pd.to_datetime(frame[column])
+                    frame[column] = pd.to_datetime(col, utc=True, format="ISO8601")
     return validate_channel_events(frame, source=str(file))
+
+
+def event_label(events: pd.DataFrame, event_reasons: object = None) -> str:
+    """Words for the event of a lifetime figure, from the reasons counted *and present*.
+
+    ``"banned"`` for a simulated table (only bans) under the default (any ending),
+    ``"went dark"`` for a message log, ``"ended (banned, went dark)"`` for a mix.
+    """
+    from analysis.channels import resolve_event_reasons
+
+    counted = resolve_event_reasons(event_reasons)  # type: ignore[arg-type]
+    present = set(events["end_reason"].dropna().astype(str))
+    words = [r.replace("_", " ") for r in counted if r in present] or ["ended"]
+    return words[0] if len(words) == 1 else "ended (" + ", ".join(words) + ")"
 
 
 def period_kind_counts(figures: pd.DataFrame) -> pd.DataFrame:

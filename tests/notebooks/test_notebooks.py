@@ -150,6 +150,62 @@ def test_survival_notebook_runs_on_a_researchers_own_table(processed: Path, tmp_
     assert numbers["own_n_channels"] == len(events)
 
 
+def _message_log_table(n: int = 80, seed: int = 3) -> pd.DataFrame:
+    """What `takedowns ingest messages` writes (SYNTHETIC): went_dark endings only, no
+    lineages, a detection horizon, datetimes, one channel seen once."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    t0 = pd.Timestamp("2015-01-01")
+    end = t0 + pd.Timedelta(days=200)
+    horizon = end - pd.Timedelta(days=30)
+    created = t0 + pd.to_timedelta(rng.uniform(0, 190, n), unit="D").round("s")
+    last = created + pd.to_timedelta(rng.exponential(10.0, n), unit="D").round("s")
+    last = last.where(np.arange(n) != 0, created)  # one channel seen once
+    dark = last < horizon
+    return pd.DataFrame(
+        {
+            "channel_id": [f"synthetic-{i:03d}" for i in range(n)],
+            "family_id": pd.array([None] * n, dtype="string"),
+            "created_at": created,
+            "ended_at": last.where(dark, pd.NaT),
+            "end_reason": pd.array(np.where(dark, "went_dark", None), dtype="string"),
+            "observation_end": end,
+            "detection_horizon": horizon,
+        }
+    )
+
+
+def test_survival_notebook_runs_on_a_message_log_without_lineages(
+    processed: Path, tmp_path: Path
+) -> None:
+    """Today the own-data cell counts only bans and crashes on tables without lineages."""
+    table = tmp_path / "own_messages.csv"
+    own = _message_log_table()
+    own.to_csv(table, index=False)  # read back under pandas 3 (text columns are `str`)
+    (path,) = notebook_paths(["04_survival_reappearance"])
+    reports = tmp_path / "reports"
+    run_notebook(path, fast=True, output_root=reports, processed_dir=processed, html=False,
+                 extra_parameters={"channel_table_path": str(table)})
+    figures = reports / "figures" / path.stem
+    assert (figures / "channel_lifetimes_own.png").is_file()
+    assert not (figures / "reappearance_own.png").exists()
+    numbers = json.loads((reports / "numbers" / f"{path.stem}.json").read_text())
+    assert numbers["own_reappearance_skipped"] is True
+    # went_dark counts by default; endings after the horizon do not (none here by design)
+    kept = own["created_at"] < own["detection_horizon"]
+    assert numbers["own_km_events"] == int(own.loc[kept, "ended_at"].notna().sum()) > 0
+
+
+def test_survival_notebook_exposes_event_reasons_and_window() -> None:
+    import nbformat
+
+    (path,) = notebook_paths(["04_survival_reappearance"])
+    nb = nbformat.read(path, as_version=4)
+    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert "event_reasons = None" in cell.source and "window_days = None" in cell.source
+
+
 # --------------------------------------------------------------------------- summaries
 # The small tables the notebooks plot (analysis.summaries), on inline data.
 

@@ -127,3 +127,37 @@ def test_true_changepoints_and_matching() -> None:
 def test_calibration_source_domains() -> None:
     assert summaries.calibration_source_domains({"x": _telegram_result()}) == ["example.org",
                                                                                   "other.net"]
+
+
+def test_read_channel_events_csv_under_pandas_3(tmp_path) -> None:
+    """Text time columns (pandas 3 `str` dtype, ISO with offsets) are parsed, not refused."""
+    from analysis import summaries
+
+    table = pd.DataFrame(
+        {
+            "channel_id": ["synthetic-1", "synthetic-2"],
+            "family_id": [None, None],
+            "created_at": ["2015-01-06T21:07:00+01:00", "2015-01-07T10:00:00+01:00"],
+            "ended_at": ["2015-01-09T08:00:00+01:00", None],
+            "end_reason": ["went_dark", None],
+            "observation_end": ["2015-03-01T00:00:00+00:00"] * 2,
+            "detection_horizon": ["2015-01-30T00:00:00+00:00"] * 2,
+            "link_window_days": [14.0, 14.0],
+        }
+    )
+    path = tmp_path / "own.csv"
+    table.to_csv(path, index=False)
+    out = summaries.read_channel_events(path)
+    assert out["created_at"].iloc[0] == pd.Timestamp("2015-01-06 20:07")  # naive UTC
+    assert out["detection_horizon"].iloc[0] == pd.Timestamp("2015-01-30")
+    assert out["end_reason"].iloc[0] == "went_dark"
+
+
+def test_event_label_from_counted_and_present_reasons() -> None:
+    from analysis import summaries
+
+    sim = pd.DataFrame({"end_reason": ["banned", None]})
+    assert summaries.event_label(sim) == "banned"
+    mixed = pd.DataFrame({"end_reason": ["banned", "went_dark", "deleted"]})
+    assert summaries.event_label(mixed, "banned,went_dark") == "ended (banned, went dark)"
+    assert summaries.event_label(pd.DataFrame({"end_reason": [None]})) == "ended"

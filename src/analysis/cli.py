@@ -30,8 +30,10 @@ def _cmd_etl(args: argparse.Namespace) -> int:
     try:
         counts = run_etl(args.raw, args.processed, notes=notes)
     except EtlInterrupted as stop:
-        print(f"error: stopped by signal {stop.signum}; {args.processed} left unchanged",
-              file=sys.stderr)
+        print(
+            f"error: stopped by signal {stop.signum}; {args.processed} left unchanged",
+            file=sys.stderr,
+        )
         return 128 + stop.signum
     finally:
         for note in notes:
@@ -47,20 +49,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from analysis.etl.write import build_tables_all
 
     frames, tables = build_tables_all(args.raw)
-    print(f"data/raw is valid: {len(frames['figures'])} figures, {len(frames['documents'])} documents")
+    print(
+        f"data/raw is valid: {len(frames['figures'])} figures, {len(frames['documents'])} documents"
+    )
     for note in tables.notes:
         print(f"note: {note}", file=sys.stderr)
     check_processed(args.processed, tables.raw_sha256, frames)
-    print(f"{args.processed} is up to date with data/raw (every sha256 in datapackage.json checked)")
+    print(
+        f"{args.processed} is up to date with data/raw (every sha256 in datapackage.json checked)"
+    )
     return 0
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
     from analysis.reports import run_notebooks
 
-    written = run_notebooks(
-        names=args.notebook or None, fast=args.fast, output_root=args.reports
-    )
+    written = run_notebooks(names=args.notebook or None, fast=args.fast, output_root=args.reports)
     for path in written:
         print(path)
     return 0
@@ -94,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_dirs(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--raw", type=Path, default=paths.raw_dir(), help="raw folder")
-        p.add_argument("--processed", type=Path, default=paths.processed_dir(), help="output folder")
+        p.add_argument(
+            "--processed", type=Path, default=paths.processed_dir(), help="output folder"
+        )
         return p
 
     with_dirs(sub.add_parser("etl", help="build data/processed from data/raw")).set_defaults(

@@ -28,12 +28,64 @@ FUZZ = settings(
 )
 ROUND = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 
-WORDS = ["more than", "over", "about", "nearly", "at least", "less than", "up to", "between",
-         "and", "to", "million", "thousand", "billion", "k", "M", "%", "percent", "hours",
-         "days", "items", "-", "–", ",", ".", " ", "+", "~", "≥", "0", "1", "26", "000", "5.269",
-         ".078", "1e400", "9" * 40, "mehr als", "rund", "Q1", "H2", "2019", "November", "since",
-         "mid-", "as of", "week to", "month to", "year to", "first half of", "2015-07", "31",
-         "\u00a0", "\u202f", "−", "of", "the"]
+WORDS = [
+    "more than",
+    "over",
+    "about",
+    "nearly",
+    "at least",
+    "less than",
+    "up to",
+    "between",
+    "and",
+    "to",
+    "million",
+    "thousand",
+    "billion",
+    "k",
+    "M",
+    "%",
+    "percent",
+    "hours",
+    "days",
+    "items",
+    "-",
+    "–",
+    ",",
+    ".",
+    " ",
+    "+",
+    "~",
+    "≥",
+    "0",
+    "1",
+    "26",
+    "000",
+    "5.269",
+    ".078",
+    "1e400",
+    "9" * 40,
+    "mehr als",
+    "rund",
+    "Q1",
+    "H2",
+    "2019",
+    "November",
+    "since",
+    "mid-",
+    "as of",
+    "week to",
+    "month to",
+    "year to",
+    "first half of",
+    "2015-07",
+    "31",
+    "\u00a0",
+    "\u202f",
+    "−",
+    "of",
+    "the",
+]
 TEXTS = st.one_of(
     st.text(max_size=40),
     st.lists(st.sampled_from(WORDS), max_size=8).map(" ".join),
@@ -96,8 +148,11 @@ def test_dot_thousands_round_trip(n: int) -> None:
 
 
 @ROUND
-@given(st.integers(0, 10**9), st.integers(0, 10**9),
-       st.sampled_from(["{a:,}-{b:,}", "{a:,} to {b:,}", "between {a:,} and {b:,}"]))
+@given(
+    st.integers(0, 10**9),
+    st.integers(0, 10**9),
+    st.sampled_from(["{a:,}-{b:,}", "{a:,} to {b:,}", "between {a:,} and {b:,}"]),
+)
 def test_ranges_round_trip(a: int, b: int, fmt: str) -> None:
     low, high = min(a, b), max(a, b)
     q = parse_quantity(fmt.format(a=low, b=high))
@@ -106,10 +161,17 @@ def test_ranges_round_trip(a: int, b: int, fmt: str) -> None:
 
 
 @ROUND
-@given(st.integers(0, 10**9), st.sampled_from([("more than", "more_than", "low"),
-                                                ("at least", "at_least", "low"),
-                                                ("less than", "less_than", "high"),
-                                                ("up to", "at_most", "high")]))
+@given(
+    st.integers(0, 10**9),
+    st.sampled_from(
+        [
+            ("more than", "more_than", "low"),
+            ("at least", "at_least", "low"),
+            ("less than", "less_than", "high"),
+            ("up to", "at_most", "high"),
+        ]
+    ),
+)
 def test_qualifiers_round_trip(n: int, spec: tuple[str, str, str]) -> None:
     words, qualifier, bound = spec
     q = parse_quantity(f"{words} {n:,}")
@@ -138,7 +200,10 @@ def test_months_round_trip(year: int, month: int) -> None:
     for text in (f"{calendar.month_name[month]} {year}", f"{year}-{month:02d}"):
         period = parse_period(text)
         assert (period.start, period.end, period.kind) == (
-            dt.date(year, month, 1), dt.date(year, month, last), "month"), text
+            dt.date(year, month, 1),
+            dt.date(year, month, last),
+            "month",
+        ), text
 
 
 @ROUND
@@ -152,13 +217,18 @@ def test_quarters_and_years_round_trip(year: int, quarter: int) -> None:
         "quarter",
     )
     whole = parse_period(str(year))
-    assert (whole.start, whole.end, whole.kind) == (dt.date(year, 1, 1), dt.date(year, 12, 31),
-                                                     "year")
+    assert (whole.start, whole.end, whole.kind) == (
+        dt.date(year, 1, 1),
+        dt.date(year, 12, 31),
+        "year",
+    )
 
 
 @ROUND
-@given(st.dates(dt.date(1970, 1, 1), dt.date(2099, 12, 31)),
-       st.dates(dt.date(1970, 1, 1), dt.date(2099, 12, 31)))
+@given(
+    st.dates(dt.date(1970, 1, 1), dt.date(2099, 12, 31)),
+    st.dates(dt.date(1970, 1, 1), dt.date(2099, 12, 31)),
+)
 def test_iso_ranges_round_trip(a: dt.date, b: dt.date) -> None:
     start, end = min(a, b), max(a, b)
     if start == end:

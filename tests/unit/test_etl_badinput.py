@@ -27,7 +27,7 @@ GOOD = sorted(p.name for p in (CORPUS / "good").iterdir() if (p / "case.json").i
 def apply(actions: list[dict], raw: Path, processed: Path) -> None:
     """Carry out the actions of a case on ``raw`` (a copy of base/) and ``processed``."""
     for action in actions:
-        (kind, arg), = action.items()
+        ((kind, arg),) = action.items()
         if kind == "write":
             (raw / arg[0]).write_text(arg[1], encoding="utf-8")
         elif kind == "replace":
@@ -71,7 +71,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def leftovers(processed: Path) -> list[str]:
     return sorted(
-        p.name for p in processed.parent.iterdir()
+        p.name
+        for p in processed.parent.iterdir()
         if p.name.startswith(".processed.") and p.name != ".processed.lock"
     )
 
@@ -144,10 +145,42 @@ def test_documented_exceptions_build(name, tmp_path, previous_build, capsys, ala
 def test_corpus_covers_every_class() -> None:
     """One case at least per class of issue 10's no-silent-loss list."""
     wanted = {
-        "figures_header_only", "family_documents_without_figures", "action_days_missing",
-        "action_days_is_a_folder", "figures_is_a_fifo", "figures_symlink_out_of_raw",
-        "duplicate_header_name", "non_utf8_bytes", "oversize_csv_field", "value_10_pow_400",
-        "implausible_count", "future_period", "control_character", "bidi_override",
-        "family_folder_bad_name", "processed_foreign_file",
+        "figures_header_only",
+        "family_documents_without_figures",
+        "action_days_missing",
+        "action_days_is_a_folder",
+        "figures_is_a_fifo",
+        "figures_symlink_out_of_raw",
+        "duplicate_header_name",
+        "non_utf8_bytes",
+        "oversize_csv_field",
+        "value_10_pow_400",
+        "implausible_count",
+        "future_period",
+        "control_character",
+        "bidi_override",
+        "family_folder_bad_name",
+        "processed_foreign_file",
     }
     assert wanted <= set(CASES)
+
+
+def test_unreadable_file_is_a_located_error(tmp_path, previous_build, monkeypatch, capsys) -> None:
+    """Permission denied (simulated: the tests may run as root, who reads everything)."""
+    from analysis.etl import raw as raw_module
+
+    raw, processed = prepare(tmp_path, previous_build, {"actions": []})
+    before = snapshot(processed)
+    real_open = os.open
+
+    def denying_open(path, flags, *args, **kwargs):
+        if str(path).endswith("figures.csv"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(raw_module.os, "open", denying_open)
+    status = main(["etl", "--raw", str(raw), "--processed", str(processed)])
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err
+    assert "figures.csv" in err and "Permission denied" in err and "readable regular file" in err
+    assert snapshot(processed) == before

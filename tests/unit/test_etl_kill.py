@@ -42,9 +42,12 @@ def sandbox(tmp_path_factory) -> dict:
     old = snapshot(processed)
     # an edit that changes the raw hash, hence every table's metadata and bytes
     conflicts = root / "data" / "raw" / "documented_conflicts.csv"
-    conflicts.write_text(conflicts.read_text(encoding="utf-8").replace(
-        "Referral is not removal.", "Referral is not removal (edited copy).", 1),
-        encoding="utf-8")
+    conflicts.write_text(
+        conflicts.read_text(encoding="utf-8").replace(
+            "Referral is not removal.", "Referral is not removal (edited copy).", 1
+        ),
+        encoding="utf-8",
+    )
     new_folder = tmp_path_factory.mktemp("newbuild") / "processed"
     run_etl(root / "data" / "raw", new_folder)
     new = snapshot(new_folder)
@@ -57,8 +60,10 @@ def sandbox(tmp_path_factory) -> dict:
 def etl(root: Path) -> subprocess.Popen:
     env = {**os.environ, "TAKEDOWNS_ROOT": str(root)}
     return subprocess.Popen(
-        [sys.executable, "-m", "analysis.cli", "etl"], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "analysis.cli", "etl"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -89,4 +94,7 @@ def test_kill_during_etl_leaves_old_or_new_set(sandbox: dict, signum: int) -> No
     finished.stderr.close()
     assert snapshot(processed) == sandbox["new"]
     assert sorted(p.name for p in processed.parent.iterdir()) == [
-        ".processed.lock", "processed", "raw"]
+        ".processed.lock",
+        "processed",
+        "raw",
+    ]

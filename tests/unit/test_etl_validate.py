@@ -16,8 +16,12 @@ from analysis.etl.raw import raw_tree_sha256
 from analysis.etl.write import run_etl
 
 BASE = Path(__file__).resolve().parents[1] / "badinput" / "etl" / "base"
-READ = ["action_days.csv", "documented_conflicts.csv", "synthetic_a/documents.csv",
-        "synthetic_a/figures.csv"]
+READ = [
+    "action_days.csv",
+    "documented_conflicts.csv",
+    "synthetic_a/documents.csv",
+    "synthetic_a/figures.csv",
+]
 
 
 def independent_hash(root: Path, files: list[str]) -> str:
@@ -88,8 +92,11 @@ def test_foreign_file_and_edited_dictionary_fail(tree, capsys) -> None:
 def test_stale_build_fails(tree, capsys) -> None:
     raw, processed = tree
     figures = raw / "synthetic_a" / "figures.csv"
-    figures.write_text(figures.read_text().replace("(synthetic),,checked,\nSA02",
-                                                   "(synthetic),,checked,edited\nSA02"))
+    figures.write_text(
+        figures.read_text().replace(
+            "(synthetic),,checked,\nSA02", "(synthetic),,checked,edited\nSA02"
+        )
+    )
     status, err = validate(raw, processed, capsys)
     assert status == 1 and "stale" in err
 

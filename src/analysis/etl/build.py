@@ -110,7 +110,10 @@ def latest_allowed_date(today: dt.date | None = None) -> dt.date:
 def _not_future(row: RawRow, column: str, day: dt.date | None, limit: dt.date) -> None:
     if day is not None and day > limit:
         raise FutureDateError(
-            row.file, row.line, column, row.get(column),
+            row.file,
+            row.line,
+            column,
+            row.get(column),
             f"a date on or before {limit.isoformat()} (today plus {FUTURE_TOLERANCE_DAYS} days)",
         )
 
@@ -177,7 +180,9 @@ def _no_rows(path: Path, what: str) -> RawDataError:
     return RawDataError(path, 2, None, "a header and no rows", what)
 
 
-def read_documents(families: list[Path] | tuple[Path, ...], today: dt.date | None = None) -> pd.DataFrame:
+def read_documents(
+    families: list[Path] | tuple[Path, ...], today: dt.date | None = None
+) -> pd.DataFrame:
     """Read and check every ``documents.csv`` (each must list at least one document)."""
     limit = latest_allowed_date(today)
     records = []
@@ -247,7 +252,10 @@ def _check_plausible(row: RawRow, unit: str, numbers: tuple[float | None, ...]) 
         bound = PLAUSIBLE_MAX.get(unit, PLAUSIBLE_MAX["count"])
         if abs(number) > bound and OUTLIER_OVERRIDE not in row.get("notes"):
             raise ImplausibleValueError(
-                row.file, row.line, "value_text", row.get("value_text"),
+                row.file,
+                row.line,
+                "value_text",
+                row.get("value_text"),
                 f"a {unit} of at most {bound:g}; if the source really says so, write "
                 f"'{OUTLIER_OVERRIDE} <why>' in notes",
             )
@@ -285,7 +293,10 @@ def _figure_record(
     limit = limit or latest_allowed_date()
     if period.end > limit:
         raise FutureDateError(
-            row.file, row.line, "period_text", row.get("period_text"),
+            row.file,
+            row.line,
+            "period_text",
+            row.get("period_text"),
             f"a period ending on or before {limit.isoformat()} (today plus "
             f"{FUTURE_TOLERANCE_DAYS} days); it ends {period.end.isoformat()}",
         )
@@ -399,7 +410,9 @@ def read_action_days(
         platforms = [p.strip() for p in row.get("platforms").split(";") if p.strip()]
         for platform in platforms:
             if platform not in vocab.PLATFORMS:
-                raise row.fail("platforms", f"platform terms: {', '.join(sorted(vocab.PLATFORMS))}", platform)
+                raise row.fail(
+                    "platforms", f"platform terms: {', '.join(sorted(vocab.PLATFORMS))}", platform
+                )
         if row.get("document_id") not in known_docs:
             raise row.fail("document_id", "the document_id of a row in a documents.csv")
         figure_ids = [f.strip() for f in row.get("figure_ids").split(";") if f.strip()]
@@ -474,14 +487,14 @@ def build_tables(raw: Path, *, today: dt.date | None = None) -> Tables:
         read[export.relative_to(raw).as_posix()] = read_bytes(export)
     expected = {p.relative_to(raw).as_posix() for p in layout.files()}
     if set(read) != expected:  # pragma: no cover - a reader bypassed read_text
-        raise RawDataError(raw, None, None, sorted(set(read) ^ expected),
-                           "the files read to be exactly the files hashed")
+        raise RawDataError(
+            raw,
+            None,
+            None,
+            sorted(set(read) ^ expected),
+            "the files read to be exactly the files hashed",
+        )
     recorder.read = read
     orphans = orphan_documents(documents, figures, action_days)
-    notes = tuple(
-        f"document {doc!r} is cited by no figure and no action day" for doc in orphans
-    )
-    return Tables(
-        documents, figures, action_days, series, conflicts, recorder.sha256(), notes
-    )
-
+    notes = tuple(f"document {doc!r} is cited by no figure and no action day" for doc in orphans)
+    return Tables(documents, figures, action_days, series, conflicts, recorder.sha256(), notes)

@@ -50,9 +50,7 @@ FIGURE_COLUMNS = (
 )
 FIGURE_OPTIONAL = ("subset",)
 """Columns a figures.csv may leave out of its header."""
-FIGURE_REQUIRED = tuple(
-    c for c in FIGURE_COLUMNS if c not in ("rate_per", "quote_en", "notes")
-)
+FIGURE_REQUIRED = tuple(c for c in FIGURE_COLUMNS if c not in ("rate_per", "quote_en", "notes"))
 ACTION_COLUMNS = (
     "action_id",
     "start_date",
@@ -71,7 +69,15 @@ ACTION_COLUMNS = (
     "check_status",
     "notes",
 )
-ACTION_REQUIRED = ("action_id", "name", "coordinator", "target", "document_id", "quote", "check_status")
+ACTION_REQUIRED = (
+    "action_id",
+    "name",
+    "coordinator",
+    "target",
+    "document_id",
+    "quote",
+    "check_status",
+)
 
 MAX_QUOTE_WORDS = 25
 MAX_CELL_CHARS = 4000
@@ -255,14 +261,18 @@ def read_rows(
             if "field larger" in str(err):
                 expected = f"a cell of at most {MAX_CELL_CHARS} characters"
             else:
-                expected = "well-formed CSV: quotes balanced, a quoted cell followed by ',' or a line end"
+                expected = (
+                    "well-formed CSV: quotes balanced, a quoted cell followed by ',' or a line end"
+                )
             where = f"{err} (row starting on line {start})"
             raise RawDataError(path, start, None, where, expected) from None
         line = reader.line_num
         if not cells or all(not c.strip() for c in cells):
             continue
         if len(cells) != len(header):
-            raise RawDataError(path, line, None, f"{len(cells)} cells", f"{len(header)} cells as in the header")
+            raise RawDataError(
+                path, line, None, f"{len(cells)} cells", f"{len(header)} cells as in the header"
+            )
         for name, cell in zip(header, cells, strict=True):
             check_text(path, line, name, cell)
         row = RawRow(path, line, dict(zip(header, cells, strict=True)))
@@ -277,7 +287,11 @@ def check_quote(row: RawRow, column: str = "quote") -> str:
     quote = row.get(column)
     words = len(quote.split())
     if words > MAX_QUOTE_WORDS:
-        raise row.fail(column, f"a verbatim quote of at most {MAX_QUOTE_WORDS} words", quote[:80] + f"... ({words} words)")
+        raise row.fail(
+            column,
+            f"a verbatim quote of at most {MAX_QUOTE_WORDS} words",
+            quote[:80] + f"... ({words} words)",
+        )
     return quote
 
 
@@ -312,18 +326,28 @@ def _check_entry(root: Path, path: Path, *, folder: bool) -> None:
     try:
         info = os.lstat(path)
     except FileNotFoundError:
-        what = "a folder" if folder else "a file (write the header alone when there is nothing to record)"
+        what = (
+            "a folder"
+            if folder
+            else "a file (write the header alone when there is nothing to record)"
+        )
         raise RawFileError(path, None, None, "no such file or folder", what) from None
     if stat.S_ISLNK(info.st_mode):
         target = path.resolve()
         if not target.is_relative_to(root.resolve()):
-            raise RawFileError(path, None, None, "a symbolic link out of data/raw",
-                               "a file or a link to a file inside data/raw")
+            raise RawFileError(
+                path,
+                None,
+                None,
+                "a symbolic link out of data/raw",
+                "a file or a link to a file inside data/raw",
+            )
         info = os.stat(path)
     wanted = stat.S_ISDIR if folder else stat.S_ISREG
     if not wanted(info.st_mode):
-        raise RawFileError(path, None, None, _kind(info.st_mode),
-                           "a folder" if folder else "a regular file")
+        raise RawFileError(
+            path, None, None, _kind(info.st_mode), "a folder" if folder else "a regular file"
+        )
 
 
 def _visible(folder: Path) -> list[Path]:
@@ -361,25 +385,37 @@ def discover(raw: Path) -> RawLayout:
                 exports.append(export)
             continue
         if not FAMILY_PATTERN.match(entry.name):
-            raise RawFileError(entry, None, None, entry.name,
-                               "a family folder named with lower-case letters, digits and '_' "
-                               f"({FAMILY_PATTERN.pattern}), or one of the files "
-                               f"{', '.join(TOP_FILES)}")
+            raise RawFileError(
+                entry,
+                None,
+                None,
+                entry.name,
+                "a family folder named with lower-case letters, digits and '_' "
+                f"({FAMILY_PATTERN.pattern}), or one of the files "
+                f"{', '.join(TOP_FILES)}",
+            )
         _check_entry(raw, entry, folder=True)
         for name in FAMILY_FILES:
             _check_entry(raw, entry / name, folder=False)
         for inner in _visible(entry):
             if inner.name not in FAMILY_FILES and inner.suffix != ".md":
-                raise RawFileError(inner, None, None, inner.name,
-                                   f"only {' and '.join(FAMILY_FILES)} (and *.md notes) "
-                                   "in a family folder")
+                raise RawFileError(
+                    inner,
+                    None,
+                    None,
+                    inner.name,
+                    f"only {' and '.join(FAMILY_FILES)} (and *.md notes) in a family folder",
+                )
         families.append(entry)
     if not families:
         raise RawFileError(raw, None, None, None, "at least one <family>/figures.csv")
     for name in TOP_FILES:
         _check_entry(raw, raw / name, folder=False)
     return RawLayout(
-        raw, tuple(families), raw / "action_days.csv", raw / "documented_conflicts.csv",
+        raw,
+        tuple(families),
+        raw / "action_days.csv",
+        raw / "documented_conflicts.csv",
         tuple(exports),
     )
 

@@ -82,7 +82,9 @@ def check_processed(
             raise ProcessedIntegrityError(package_path, f"lists an unknown resource {name!r}")
         listed.add(name)
         if not _regular(path):
-            raise ProcessedIntegrityError(path, f"is missing (listed in datapackage.json); {REBUILD}")
+            raise ProcessedIntegrityError(
+                path, f"is missing (listed in datapackage.json); {REBUILD}"
+            )
         recorded = str(resource.get("hash", "")).removeprefix("sha256:")
         actual = _sha256(path)
         if actual != recorded:
@@ -94,7 +96,9 @@ def check_processed(
         try:
             meta = pq.read_schema(path).metadata or {}
         except Exception as err:  # pyarrow raises several kinds
-            raise ProcessedIntegrityError(path, f"is not readable Parquet ({err}); {REBUILD}") from None
+            raise ProcessedIntegrityError(
+                path, f"is not readable Parquet ({err}); {REBUILD}"
+            ) from None
         built_from = meta.get(f"{METADATA_PREFIX}.raw_sha256".encode(), b"").decode()
         if built_from != recorded_raw:
             raise ProcessedIntegrityError(path, f"was built from other raw files; {REBUILD}")

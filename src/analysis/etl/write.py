@@ -70,7 +70,11 @@ def to_arrow(frame: pd.DataFrame, table: schema.Table, metadata: Mapping[str, st
     arrow_schema = schema.arrow_schema(table, metadata)
     arrays = []
     for f in table.fields:
-        values = [_cell(v) for v in ordered[f.name].tolist()] if f.name in ordered else [None] * len(ordered)
+        values = (
+            [_cell(v) for v in ordered[f.name].tolist()]
+            if f.name in ordered
+            else [None] * len(ordered)
+        )
         if f.type == "integer":
             values = [None if v is None else int(v) for v in values]
         elif f.type == "number":
@@ -187,8 +191,9 @@ def processed_lock(processed: Path) -> Iterator[Path]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise EtlLockedError(
-                processed, f"another ETL is building this folder (lock {lock_path.name}); "
-                "wait for it to finish and run again"
+                processed,
+                f"another ETL is building this folder (lock {lock_path.name}); "
+                "wait for it to finish and run again",
             ) from None
         yield lock_path
     finally:
@@ -235,7 +240,13 @@ def exchange(a: Path, b: Path) -> bool:
         renameat2 = libc.renameat2
     except (OSError, AttributeError):
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
     renameat2.restype = ctypes.c_int
     status = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     if status == 0:

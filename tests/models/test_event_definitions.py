@@ -350,3 +350,30 @@ def test_endings_after_the_horizon_are_not_predecessors() -> None:
         out = reappearance_durations(table)
     assert list(out["channel_id"]) == ["a1"]
     assert out.attrs["n_excluded_after_horizon"] == 1
+
+
+def test_zero_length_floor_is_half_the_posting_gap_for_message_logs() -> None:
+    """A channel seen once lived less than about one posting gap, not less than a second."""
+    t0 = pd.Timestamp("2015-06-01 08:00:01")
+    day = pd.Timedelta(days=1)
+    table = pd.DataFrame(
+        {
+            "channel_id": ["a", "b", "c", "d"],
+            "family_id": None,
+            "created_at": [t0, t0, t0, t0 + day],
+            "ended_at": [t0, t0 + 2 * day, pd.NaT, t0 + 3 * day],
+            "end_reason": ["went_dark", "went_dark", None, "went_dark"],
+            "observation_end": t0 + 30 * day,
+            "last_message_at": [t0, t0 + 2 * day, t0 + 10 * day, t0 + 3 * day],
+            "n_messages": [1, 5, 11, 3],
+        }
+    )
+    # gaps: b 2/4 = 0.5, c 10/10 = 1.0, d 2/2 = 1.0 -> median 1.0, floor 0.5 day
+    with pytest.warns(ZeroLengthWarning, match="posting gap"):
+        d, _, _ = channel_lifetimes(table)
+    assert d[0] == pytest.approx(0.5)
+    with pytest.warns(ZeroLengthWarning, match="as given"):
+        d2, _, _ = channel_lifetimes(table, zero_length_days=0.1)
+    assert d2[0] == pytest.approx(0.1)
+    with pytest.raises(ChannelTableError, match="zero_length_days"):
+        channel_lifetimes(table, zero_length_days=0.0)

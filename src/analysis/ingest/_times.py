@@ -273,12 +273,13 @@ def _numeric_times(
         return numbers
     micros = numbers.to_numpy(dtype="float64", na_value=np.nan) * EPOCH_UNITS[time_unit]
     earliest = (EARLIEST_EPOCH_TIME - pd.Timestamp(0)).total_seconds() * 1e6
-    wrong = present & ((np.abs(micros) >= _MAX_MICROS) | (micros < earliest))
+    latest = (pd.Timestamp.max - pd.Timestamp(0)).total_seconds() * 1e6  # datetime64[ns]
+    wrong = present & ((micros > latest) | (micros < earliest))
     if wrong.any():
         i = int(np.flatnonzero(wrong)[0])
         raise TimeValueError(
             f"epoch time implausible for --time-unit {time_unit} (before "
-            f"{EARLIEST_EPOCH_TIME.date()} or out of range)"
+            f"{EARLIEST_EPOCH_TIME.date()} or after {pd.Timestamp.max.year})"
             + unit_hint(raw.iloc[i], time_unit, option="--time-unit"),
             file=source,
             row=i + 1,

@@ -111,7 +111,7 @@ _TIMESTAMP_TYPES = {
     "DATETIME",
     "DATE",
 }
-_TIMESTAMPTZ_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}
+_TIMESTAMPTZ_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMPTZ_NS"}
 _NUMBER_TYPES = {
     "TINYINT",
     "SMALLINT",
@@ -338,6 +338,14 @@ _DUCK_NOISE = (
 )
 
 
+# DuckDB's CSV cause sentences (kept even when they follow the dropped "Original Line")
+_DUCK_CAUSE = re.compile(
+    r"(Value with unterminated quote found\.|Invalid unicode \(byte sequence mismatch\) "
+    r"detected\..*|Maximum line size of \d+ bytes exceeded\..*|Expected Number of Columns: "
+    r"\d+ Found: \d+|Too many columns.*|Found incomplete.*)"
+)
+
+
 def _ingest_error_from_duckdb(error: duckdb.Error, aliases: dict[str, str]) -> IngestError:
     """Translate a DuckDB failure into a located IngestError, without raw values.
 
@@ -379,6 +387,9 @@ def _ingest_error_from_duckdb(error: duckdb.Error, aliases: dict[str, str]) -> I
         if low.startswith("original line"):
             skipping = True  # the block runs to the next blank line
             continue
+        if _DUCK_CAUSE.fullmatch(stripped):
+            kept.append(stripped)  # a known cause sentence, even inside the skipped block
+            continue
         if skipping or low.startswith(_DUCK_NOISE) or line.startswith("  "):
             continue
         hit = re.search(r"CSV Error on Line: (\d+)", stripped)
@@ -415,7 +426,7 @@ def _timestamp_sql(
     if base in _TIMESTAMP_TYPES:
         return (col if base == "TIMESTAMP" else f"CAST({col} AS TIMESTAMP)"), "FALSE"
     if base in _TIMESTAMPTZ_TYPES:
-        return f"CAST(timezone('UTC', {col}) AS TIMESTAMP)", "FALSE"
+        return f"CAST(timezone('UTC', CAST({col} AS TIMESTAMPTZ)) AS TIMESTAMP)", "FALSE"
     if base == "VARCHAR":
         sql = _times.varchar_time_sql(col, epoch_unit=epoch_unit, time_format=time_format)
         pattern = _times._NUMBER.pattern
@@ -569,6 +580,13 @@ def message_log_to_channel_events(
         scan = _Scan(con, aliases, kind, names, key, epoch_unit, time_format)
         frame = scan.aggregate(end, keep, progress)
         scan.check(frame, allow_future)
+        if not (frame["n_messages"] > 0).any():
+            raise IngestError(
+                "no messages in the log"
+                + ("" if end is None else f" up to the observation end {end}")
+                + "; expected at least one message row",
+                file=scan.shown,
+            )
         if check_duplicates is None:
             check_duplicates = names.message_id in scan.schema
         if check_duplicates:

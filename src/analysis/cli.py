@@ -15,6 +15,7 @@ printed on one line, without a traceback, and the exit status is 1.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,12 +30,15 @@ def _cmd_etl(args: argparse.Namespace) -> int:
     notes: list[str] = []
     try:
         counts = run_etl(args.raw, args.processed, notes=notes)
-    except EtlInterrupted as stop:
-        print(
-            f"error: stopped by signal {stop.signum}; {args.processed} left unchanged",
-            file=sys.stderr,
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM turned into EtlInterrupted
+        signum = stop.signum if isinstance(stop, EtlInterrupted) else signal.SIGINT
+        state = (
+            "holds the new complete build (the swap had begun)"
+            if getattr(stop, "swapped", False)
+            else "left unchanged"
         )
-        return 128 + stop.signum
+        print(f"error: stopped by signal {int(signum)}; {args.processed} {state}", file=sys.stderr)
+        return 128 + int(signum)
     finally:
         for note in notes:
             print(f"note: {note}", file=sys.stderr)

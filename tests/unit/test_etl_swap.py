@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import signal
 import stat
 from pathlib import Path
 
@@ -145,4 +146,43 @@ def test_failed_write_leaves_processed_byte_identical(built: Path, monkeypatch) 
     with pytest.raises(OSError, match="No space"):
         run_etl(BASE, built)
     assert snapshot(built) == before
+    assert sorted(p.name for p in built.parent.iterdir()) == [".processed.lock", "processed"]
+
+
+def test_sigterm_while_writing_cleans_up_and_keeps_the_old_set(built: Path, monkeypatch) -> None:
+    before = snapshot(built)
+    real = write.write_tables
+
+    def write_then_terminated(*args, **kwargs):
+        real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # what `timeout` or a scheduler sends
+
+    monkeypatch.setattr(write, "write_tables", write_then_terminated)
+    handler = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(write.EtlInterrupted) as info:
+        run_etl(BASE, built)
+    assert info.value.signum == signal.SIGTERM and not info.value.swapped
+    assert snapshot(built) == before
+    assert sorted(p.name for p in built.parent.iterdir()) == [".processed.lock", "processed"]
+    assert signal.getsignal(signal.SIGTERM) is handler  # the ETL's handler is removed
+
+
+def test_sigterm_during_the_swap_waits_for_it(tmp_path: Path, built: Path, monkeypatch) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(BASE, raw)
+    figures = raw / "synthetic_a" / "figures.csv"
+    figures.write_text(figures.read_text().replace("over 26 000", "over 27 000"))
+    expected = tmp_path / "expected"
+    run_etl(raw, expected)
+    real = write.swap_in
+
+    def terminated_then_swap(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(write, "swap_in", terminated_then_swap)
+    with pytest.raises(write.EtlInterrupted) as info:
+        run_etl(raw, built)
+    assert info.value.swapped
+    assert snapshot(built) == snapshot(expected)
     assert sorted(p.name for p in built.parent.iterdir()) == [".processed.lock", "processed"]

@@ -294,28 +294,46 @@ def swap_in(built: Path, target: Path) -> None:
 
 
 class EtlInterrupted(KeyboardInterrupt):
-    """SIGTERM arrived during the ETL; the clean-up ran and ``processed`` is unchanged."""
+    """SIGTERM arrived during the ETL; the clean-up ran.
 
-    def __init__(self, signum: int) -> None:
+    ``swapped`` tells whether the signal came during the swap (which is then finished
+    first, so ``processed`` holds the new build) or before it (``processed`` unchanged).
+    """
+
+    def __init__(self, signum: int, swapped: bool = False) -> None:
         self.signum = signum
+        self.swapped = swapped
         super().__init__(f"signal {signum}")
 
 
-@contextmanager
-def _terminate_cleanly() -> Iterator[None]:
-    """Turn SIGTERM into an exception while building, so the clean-up still runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class _SignalGuard:
+    """SIGTERM handler: raise at once, or defer while the swap is in progress."""
 
-    def handler(signum: int, frame: object) -> None:
+    def __init__(self) -> None:
+        self.critical = False
+        self.deferred: int | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.critical:
+            self.deferred = signum
+            return
         raise EtlInterrupted(signum)
 
-    previous = signal.signal(signal.SIGTERM, handler)
+
+@contextmanager
+def _terminate_cleanly() -> Iterator[_SignalGuard]:
+    """Turn SIGTERM into an exception while building, so the clean-up still runs."""
+    guard = _SignalGuard()
+    if threading.current_thread() is not threading.main_thread():
+        yield guard
+        return
+    previous = signal.signal(signal.SIGTERM, guard)
     try:
-        yield
+        yield guard
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if guard.deferred is not None:
+        raise EtlInterrupted(guard.deferred, swapped=True)
 
 
 def extra_tables(raw: Path) -> dict[str, pd.DataFrame]:
@@ -365,7 +383,7 @@ def run_etl(
         If ``processed`` holds other files, or another ETL holds its lock.
     """
     notes = notes if notes is not None else []
-    with _terminate_cleanly(), processed_lock(processed):
+    with _terminate_cleanly() as guard, processed_lock(processed):
         notes += recover(processed)
         check_owned(processed)
         frames, tables = build_tables_all(raw, today=today)
@@ -380,6 +398,7 @@ def run_etl(
                     os.fsync(handle.fileno())
             _fsync_dir(built)
             check_owned(processed)
+            guard.critical = True  # a SIGTERM now waits until the swap is complete
             swap_in(built, processed)
         finally:
             if built.exists():

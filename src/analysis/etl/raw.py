@@ -164,8 +164,29 @@ def read_text(path: Path) -> str:
         line = data[: err.start].count(b"\n") + 1
         bad = data[err.start : err.end]
         raise RawFileError(
-            path, line, None, bad, f"UTF-8 text (byte offset {err.start}: {err.reason})"
+            path,
+            line,
+            _column_at(data, err.start),
+            bad,
+            f"UTF-8 text (byte offset {err.start}: {err.reason})",
         ) from None
+
+
+def _column_at(data: bytes, offset: int) -> str | None:
+    """Header name of the CSV cell holding byte ``offset`` (None if it cannot be told)."""
+    marker = "\ufffd"
+    text = data[:offset].decode("utf-8", "replace").replace(marker, "?") + marker
+    text += data[offset:].decode("utf-8", "replace").replace(marker, "?")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        return None
+    header = rows[0] if rows else []
+    for row in rows:
+        for index, cell in enumerate(row):
+            if marker in cell:
+                return header[index] if row is not header and index < len(header) else None
+    return None
 
 
 def _kind(mode: int) -> str:

@@ -174,7 +174,7 @@ def went_dark_table(
     return table
 
 
-def km_median_bias(window: float, horizon: bool, reps: int = 6, n: int = 4000) -> float:
+def km_median_bias(window: float, horizon: bool, reps: int = 12, n: int = 4000) -> float:
     rng = np.random.default_rng(int(window) * 101 + horizon)
     medians = []
     for _ in range(reps):
@@ -190,12 +190,12 @@ def km_median_bias(window: float, horizon: bool, reps: int = 6, n: int = 4000) -
 def test_km_median_bias_under_three_percent_with_horizon(window: float) -> None:
     """Exponential lifetimes (mean 10 days), 180 days observed, went-dark rule.
 
-    Without the horizon the median is biased up (+4, +11, +30, +105 % in this setting; the
-    issue measured +6/+13/+31 %); censoring everyone at the horizon removes the bias.
+    Without the horizon the median is biased up (+5, +13, +32, +104 % in this setting over 20
+    replications; the issue measured +6/+13/+31 %); censoring everyone at the horizon removes
+    the bias (+1.1, +1.0, +0.3, -0.5 %).
     """
     assert abs(km_median_bias(window, horizon=True)) < 0.03
-    if window >= 14:
-        assert km_median_bias(window, horizon=False) > 0.08
+    assert km_median_bias(window, horizon=False) > 0.03
 
 
 # --------------------------------------------------------------------------- zero length

@@ -234,3 +234,12 @@ def test_global_assignment_no_worse_than_greedy_in_a_crowded_simulation() -> Non
     assert scores["global"].link_precision >= scores["greedy"].link_precision - 1e-9
     assert scores["global"].link_recall >= scores["greedy"].link_recall - 1e-9
     assert scores["global"].family_pair_recall >= scores["greedy"].family_pair_recall - 1e-9
+
+
+def test_oversized_groups_fall_back_to_greedy_with_a_warning(monkeypatch) -> None:
+    import analysis.ingest.linking as linking
+
+    monkeypatch.setattr(linking, "MAX_DENSE_CELLS", 1)
+    with pytest.warns(UserWarning, match="too large for the exact assignment"):
+        linked = link_successors(_chain_table(), window_days=14)
+    assert linked["predecessor_id"].fillna("").tolist() == ["", "", "a"]  # greedy's answer

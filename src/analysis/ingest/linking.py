@@ -68,6 +68,9 @@ LINK_MARGIN = 0.01
 """Weight of a link scoring exactly ``threshold`` in the assignment objective."""
 GAP_WEIGHT = 0.02
 """Bonus of an immediate re-creation over one at the end of the window."""
+MAX_DENSE_CELLS = 16_000_000
+"""Largest component (predecessors x successors) solved exactly (about 128 MB of weights);
+larger ones, which only very common names produce, fall back to greedy with a warning."""
 _COMMON_WORD_MIN_COUNT = 10
 _NGRAM = 3
 
@@ -398,6 +401,18 @@ def _assign_globally(
             continue
         p_nodes, p_pos = np.unique(pred[block], return_inverse=True)
         s_nodes, s_pos = np.unique(succ[block], return_inverse=True)
+        if p_nodes.size * s_nodes.size > MAX_DENSE_CELLS:
+            import warnings
+
+            warnings.warn(
+                f"link_successors: a group of {p_nodes.size} x {s_nodes.size} mutually similar "
+                "channels is too large for the exact assignment; linked greedily (raise "
+                "threshold or shorten window_days)",
+                UserWarning,
+                stacklevel=4,
+            )
+            chosen.extend(int(k) for k in block)
+            continue
         matrix = np.zeros((p_nodes.size, s_nodes.size))
         index = np.full((p_nodes.size, s_nodes.size), -1, dtype=np.int64)
         matrix[p_pos, s_pos] = weights[block]

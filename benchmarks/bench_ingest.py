@@ -4,8 +4,13 @@ Compares three ways of turning a SYNTHETIC message log (``channel_id``, ``timest
 into one row per channel (first seen, last seen, number of messages):
 
 ``ingest``  :func:`analysis.ingest.messages.message_log_to_channel_events` (DuckDB, out of
-            core, memory limit, keyed hashing of ids, "went dark" rule, validation);
+            core, memory limit, keyed hashing of ids **in the scan projection**, checks,
+            "went dark" rule);
+``ingest_nohash`` the same without hashing (``hash_ids=False``): the cost of hashing every
+            row before grouping is ``ingest / ingest_nohash``;
 ``duckdb``  a hand-written raw DuckDB SQL ``GROUP BY`` with default settings (baseline);
+``duckdb_hmac`` the same ``GROUP BY`` on the HMAC-SHA256 of every row's id (the SQL the
+            ingest uses), isolating the hashing cost from the rest: ``duckdb_hmac / duckdb``;
 ``pandas``  ``pandas.read_parquet`` + ``groupby().agg`` (baseline).
 
 Each runs in its own child process so that its peak resident memory (``ru_maxrss`` of that
@@ -84,17 +89,42 @@ def generate_synthetic_log(path: Path, n_rows: int, seed: int = 20240601) -> Non
 
 
 # --------------------------------------------------------------------------- workers
-def _work_ingest(path: str) -> int:
-    import warnings
+BENCH_KEY = "benchmark-synthetic-key-0123456789"
 
+
+def _work_ingest(path: str) -> int:
     from analysis.ingest.messages import message_log_to_channel_events
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # demo hash key warning
-        events = message_log_to_channel_events(
-            path, inactivity_days=30.0, hash_key="benchmark-synthetic-key", progress=False
-        )
+    events = message_log_to_channel_events(
+        path, inactivity_days=30.0, hash_key=BENCH_KEY, progress=False
+    )
     return len(events)
+
+
+def _work_ingest_nohash(path: str) -> int:
+    from analysis.ingest.messages import message_log_to_channel_events
+
+    events = message_log_to_channel_events(
+        path, inactivity_days=30.0, hash_ids=False, progress=False
+    )
+    return len(events)
+
+
+def _work_duckdb_hmac(path: str) -> int:
+    import duckdb
+
+    from analysis.ingest.privacy import hmac_sql_expression, hmac_sql_parts
+
+    inner, outer = hmac_sql_parts(BENCH_KEY.encode())
+    cid = hmac_sql_expression("channel_id", "$inner", "$outer")
+    con = duckdb.connect()
+    frame = con.execute(
+        f"SELECT {cid} AS c, min(timestamp) AS first_seen, max(timestamp) AS last_seen, "
+        "count(*) AS n_messages FROM read_parquet($path) GROUP BY c",
+        {"path": path, "inner": inner, "outer": outer},
+    ).fetchdf()
+    con.close()
+    return len(frame)
 
 
 def _work_duckdb(path: str) -> int:
@@ -118,7 +148,13 @@ def _work_pandas(path: str) -> int:
     return len(frame)
 
 
-WORKERS = {"ingest": _work_ingest, "duckdb": _work_duckdb, "pandas": _work_pandas}
+WORKERS = {
+    "ingest": _work_ingest,
+    "ingest_nohash": _work_ingest_nohash,
+    "duckdb": _work_duckdb,
+    "duckdb_hmac": _work_duckdb_hmac,
+    "pandas": _work_pandas,
+}
 
 
 def _worker_main(name: str, path: str, repeat: int) -> None:
@@ -192,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = args.sizes or ([1_000_000] if args.quick else [10_000_000, 20_000_000, 100_000_000])
     print("SYNTHETIC message logs; times exclude interpreter start; peak = ru_maxrss of child")
     print(
-        f"{'rows':>12} {'method':>8} {'seconds':>9} {'vs duckdb':>10} {'vs pandas':>10}"
+        f"{'rows':>12} {'method':>13} {'seconds':>9} {'vs duckdb':>10} {'vs pandas':>10}"
         f" {'peak MB':>9} {'channels':>9}"
     )
     pandas_mb_per_row: float | None = None
@@ -208,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, dict] = {}
         # DuckDB and ingest alternate over `rounds` children each (best time, largest peak),
         # so that a busy machine hurts both alike.
-        order = ["duckdb", "ingest"] * args.rounds + ["pandas"]
+        order = ["duckdb", "duckdb_hmac", "ingest", "ingest_nohash"] * args.rounds + ["pandas"]
         for name in order:
             if name == "pandas":
                 limit = args.skip_pandas_above
@@ -229,17 +265,23 @@ def main(argv: list[str] | None = None) -> int:
                 pandas_mb_per_row = results[name]["peak_mb"] / n_rows
         base = results["duckdb"]["seconds"]
         pandas_s = results.get("pandas", {}).get("seconds")
-        for name in ("duckdb", "ingest", "pandas"):
+        for name in ("duckdb", "duckdb_hmac", "ingest", "ingest_nohash", "pandas"):
             if name not in results:
                 continue
             res = results[name]
             vs_pandas = f"{pandas_s / res['seconds']:.2f}x" if pandas_s else "skipped"
             print(
-                f"{n_rows:>12,} {name:>8} {res['seconds']:>9.2f} "
+                f"{n_rows:>12,} {name:>13} {res['seconds']:>9.2f} "
                 f"{res['seconds'] / base:>9.2f}x {vs_pandas:>10} {res['peak_mb']:>9.0f}"
                 f" {res['n_channels']:>9,}",
                 flush=True,
             )
+        print(
+            f"# hashing in the projection: ingest / ingest_nohash = "
+            f"{results['ingest']['seconds'] / results['ingest_nohash']['seconds']:.2f}x; "
+            f"duckdb_hmac / duckdb = {results['duckdb_hmac']['seconds'] / base:.2f}x",
+            flush=True,
+        )
     print(
         "'vs duckdb' = time / raw DuckDB time (target <= 1.2); "
         "'vs pandas' = pandas time / time (target >= 2); peak target at 10^8: < 1024 MB"

@@ -227,14 +227,27 @@ def hmac_sql_parts(key: bytes) -> tuple[bytes, bytes]:
     return inner, outer
 
 
+def hmac_inner_sql(column_sql: str, inner_param: str) -> str:
+    """DuckDB SQL of the inner HMAC digest ``SHA256((k' xor ipad) || m)``, as hex text.
+
+    A keyed digest in its own right (its key prefix is secret), so it is what the scan of a
+    message log groups on; :func:`hmac_outer_sql` finishes the HMAC once per group.
+    """
+    return f"sha256({inner_param}::BLOB || encode({column_sql}))"
+
+
+def hmac_outer_sql(inner_hex_sql: str, outer_param: str) -> str:
+    """DuckDB SQL finishing the HMAC from :func:`hmac_inner_sql`'s hex digest (32 hex chars)."""
+    return f"left(sha256({outer_param}::BLOB || unhex({inner_hex_sql})), {DIGEST_HEX_CHARS})"
+
+
 def hmac_sql_expression(column_sql: str, inner_param: str, outer_param: str) -> str:
     """DuckDB SQL computing :func:`hash_identifier` of a VARCHAR expression.
 
     ``inner_param`` and ``outer_param`` are named parameters (``$inner``) bound to the two
     byte strings of :func:`hmac_sql_parts`.  NULL stays NULL.
     """
-    inner = f"unhex(sha256({inner_param}::BLOB || encode({column_sql})))"
-    return f"left(sha256({outer_param}::BLOB || {inner}), {DIGEST_HEX_CHARS})"
+    return hmac_outer_sql(hmac_inner_sql(column_sql, inner_param), outer_param)
 
 
 def _is_missing(value: object) -> bool:

@@ -286,10 +286,10 @@ def reappearance_durations(
 
 
 def window_label(window_days: float) -> str:
-    """``"within 14 days"`` or ``"within the follow-up"`` (infinite window)."""
+    """``"within 14 days"``, or ``"within the follow-up"`` for an infinite window."""
     if np.isfinite(window_days):
         return f"within {window_days:g} days"
-    return "within the follow-up (no window)"
+    return "within the follow-up"
 
 
 class Reappearance:

@@ -187,10 +187,15 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
     messages.add_argument("--timestamp-column", default="timestamp", metavar="NAME")
     messages.add_argument("--forwarded-column", default="forwarded_from", metavar="NAME")
     messages.add_argument("--message-id-column", default="message_id", metavar="NAME")
-    messages.add_argument("--memory-limit", default="512MB", help="DuckDB memory limit")
+    messages.add_argument(
+        "--memory-limit",
+        default="512MB",
+        help="DuckDB memory limit; nothing is spilled to disk, so the per-channel state "
+        "(about 300 bytes per channel) must fit (default 512MB)",
+    )
     messages.add_argument("--threads", type=int, default=None, help="DuckDB threads")
     messages.add_argument(
-        "--temp-dir", default=None, help="parent of the private spill folder (created 0700)"
+        "--temp-dir", default=None, help="parent of the private scratch folder (created 0700)"
     )
     messages.add_argument(
         "--check-duplicates",

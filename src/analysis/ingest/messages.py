@@ -50,18 +50,26 @@ applies to it (:func:`analysis.channels.channel_lifetimes`).
 
 Privacy and scale
 -----------------
-The log is never loaded into Python: DuckDB scans it (projection pushed down to the needed
-columns) and aggregates by channel under ``memory_limit``, spilling to a private (0700)
-scratch folder when needed.  Channel ids are hashed **in the scan projection**, so grouping,
-the duplicate check and every spilled block see digests only; the scratch folder is removed
-on success, failure, SIGTERM or SIGINT, and folders left by killed runs are swept at the next
-start (:mod:`analysis.ingest.scratch`).  DuckDB's external file cache is switched off (it kept
-raw Parquet pages in evictable buffers that were spilled too).  Error messages show the row,
-the column and a digest, never a channel id.  A 10^8-row Parquet log runs in well under 1 GB
-of resident memory on two cores (see ``benchmarks/bench_ingest.py``); hashing every row
-(one SHA-256 per message, the HMAC finished once per channel) is the price of keeping raw ids
-off disk: about 9x the time of the same scan without hashing (2 x 10^6 rows: 2.9 s against
-0.3 s on two shared cores).
+The log is never loaded into Python: DuckDB streams it (projection pushed down to the needed
+columns) and aggregates by channel under ``memory_limit``.  Channel ids are hashed **in the
+scan projection** (the inner HMAC digest, keyed; the HMAC is finished once per channel), so
+grouping and the duplicate check only ever see digests.
+
+Nothing is spilled to disk.  A test that greps DuckDB's spill files showed that hashing in the
+projection is not enough to keep raw ids off disk once DuckDB spills: it writes whole buffer
+blocks, and a block reused after holding raw strings of the scan still carried some of them
+(memory is not cleared between uses).  DuckDB's temporary files are therefore disabled (and
+its external file cache, which kept raw Parquet pages in evictable buffers): only the
+per-channel state must fit in ``memory_limit``, about 300 bytes per channel (10^6 channels
+fit in the default 512 MB; 10^8 messages stream through in well under 1 GB of resident
+memory); beyond it the run stops with a hint to raise ``--memory-limit``.
+
+A private (0700) scratch folder (``takedowns-ingest-<pid>-*`` in the system temporary
+folder or in ``temp_directory``) holds plain-named links to the inputs; it is removed on
+success, failure, SIGTERM or SIGINT, and folders left by killed runs are swept at the next
+start (:mod:`analysis.ingest.scratch`).  Error messages show the row, the column and a digest,
+never a channel id.  Hashing every row costs time: about 9x the same scan without hashing
+(2 x 10^6 rows: 2.9 s against 0.3 s on two shared cores; ``benchmarks/bench_ingest.py``).
 """
 
 from __future__ import annotations
@@ -370,9 +378,9 @@ def _ingest_error_from_duckdb(error: duckdb.Error, aliases: dict[str, str]) -> I
         culprit = next(iter(aliases.values()))
     if isinstance(error, duckdb.OutOfMemoryException) or "out of memory" in text.lower():
         return IngestResourceError(
-            "out of memory: DuckDB could not stay within its memory limit; raise "
-            "--memory-limit (memory_limit=), lower --threads, or give --temp-dir a folder "
-            "on a disk with free space for spilling",
+            "out of memory: the per-channel state did not fit in the memory limit (about "
+            "300 bytes per channel; nothing is spilled to disk, so that no raw id can reach "
+            "it); raise --memory-limit (memory_limit=) or lower --threads",
             file=culprit or ", ".join(aliases.values()),
         )
     if "no space left" in text.lower():
@@ -533,11 +541,12 @@ def message_log_to_channel_events(
         Check that ``(channel_id, message_id)`` is unique.  Default: when the log has a
         ``message_id`` column.  Costs a second pass over the log.
     memory_limit
-        DuckDB ``memory_limit`` (e.g. ``"512MB"``); DuckDB spills to disk beyond it.
+        DuckDB ``memory_limit`` (e.g. ``"512MB"``); nothing is spilled to disk, so the
+        per-channel state (about 300 bytes per channel) must fit in it.
     threads
         DuckDB worker threads (default: the number of CPUs).
     temp_directory
-        Parent of the private spill folder (default: the system temporary folder).
+        Parent of the private scratch folder (default: the system temporary folder).
     progress
         Show a progress bar (default: when standard error is a terminal).
 
@@ -573,15 +582,17 @@ def message_log_to_channel_events(
     try:
         aliases = _alias_inputs(files, scratch)
         con = duckdb.connect()
-        spill = scratch / "spill"
-        spill.mkdir(mode=0o700)
         con.execute(f"SET memory_limit = '{mem}'")
         con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
         con.execute("SET preserve_insertion_order = false")
-        con.execute(f"SET temp_directory = {_literal(str(spill))}")
+        # No spilling, on purpose: DuckDB writes whole buffer blocks to its temporary files,
+        # and a block can still hold bytes of raw ids read earlier (memory is reused without
+        # being cleared), even though every operator only sees digests.  The per-channel
+        # state must therefore fit in memory_limit (about 300 bytes per channel).
+        con.execute("SET temp_directory = ''")
+        con.execute("SET enable_external_file_cache = false")  # no cached raw file blocks
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")  # ours is tqdm (progress.run_query)
-        con.execute("SET enable_external_file_cache = false")  # no raw file blocks in memory
         scan = _Scan(con, aliases, kind, names, key, epoch_unit, time_format)
         frame = scan.aggregate(end, keep, progress)
         scan.check(frame, allow_future)
@@ -700,8 +711,8 @@ class _Scan:
         for i, column in enumerate(keep):
             extra_select += f", {_quote(column)} AS keep_{i}"
             extra_agg += f", arg_min(keep_{i}, ts){filt} AS keep_{i}"
-        # The channel id is hashed HERE, in the scan projection: the aggregation (and any
-        # block it spills to disk) only ever sees digests.
+        # The channel id is hashed HERE, in the scan projection: the aggregation only ever
+        # sees digests.
         sql = f"""
             WITH log AS (
                 SELECT {self.cid_sql} AS cid, {self.ts_sql} AS ts,

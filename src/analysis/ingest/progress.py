@@ -7,7 +7,7 @@ thread and mirrors that percentage in a :mod:`tqdm` bar on standard error.
 The query always runs in a worker thread, so the main thread stays responsive to signals:
 when SIGTERM/SIGINT raises there (:func:`analysis.ingest.scratch.signals_raise`), the query
 is interrupted (:meth:`~duckdb.DuckDBPyConnection.interrupt`) and waited for before the
-exception goes on, so the caller can close the connection and remove the spill folder.
+exception goes on, so the caller can close the connection and remove the scratch folder.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Private scratch folders and clean-up on signals.
 
-DuckDB spills operator state to a temporary folder when a message log does not fit in its
-memory limit.  Identifiers are hashed in the scan projection (:mod:`analysis.ingest.messages`),
-so spilled blocks hold digests only; still, the scratch folder is
+The message-log ingest keeps plain-named links to its inputs in a scratch folder (DuckDB's
+own temporary files are disabled, see :mod:`analysis.ingest.messages`).  The folder is
 
 * private: a fresh subfolder with mode 0700, named ``takedowns-ingest-<pid>-<random>``,
   created inside the system temporary folder or inside the user's ``--temp-dir`` (itself

@@ -412,6 +412,8 @@ def _ingest_error_from_duckdb(error: duckdb.Error, aliases: dict[str, str]) -> I
         kept.append(stripped)
     message = "; ".join(dict.fromkeys(kept)) or type(error).__name__
     message = re.sub(r"\s+", " ", message)
+    # values DuckDB quotes in a message ("Could not convert string '...'") may be raw ids
+    message = re.sub(r"'[^']{1,500}'", "'<withheld>'", message)
     if "magic bytes" in text or "parquet" in text.lower():
         message = f"cannot read Parquet file (corrupt or not Parquet): {message}"
         return InputFormatError(message, file=culprit or ", ".join(aliases.values()))

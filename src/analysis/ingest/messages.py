@@ -68,8 +68,8 @@ A private (0700) scratch folder (``takedowns-ingest-<pid>-*`` in the system temp
 folder or in ``temp_directory``) holds plain-named links to the inputs; it is removed on
 success, failure, SIGTERM or SIGINT, and folders left by killed runs are swept at the next
 start (:mod:`analysis.ingest.scratch`).  Error messages show the row, the column and a digest,
-never a channel id.  Hashing every row costs time: about 9x the same scan without hashing
-(2 x 10^6 rows: 2.9 s against 0.3 s on two shared cores; ``benchmarks/bench_ingest.py``).
+never a channel id.  Hashing every row costs time: 2.4x to 9x the same scan without hashing
+(10^7 rows: 16.6 s against 3.8 s on two busy shared cores; ``benchmarks/bench_ingest.py``).
 """
 
 from __future__ import annotations

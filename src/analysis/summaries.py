@@ -8,7 +8,7 @@ these summaries can be tested and reused by report authors.  Inputs are the Data
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -295,7 +295,7 @@ def read_channel_events(path: str | Path) -> pd.DataFrame:
     return validate_channel_events(frame, source=str(file))
 
 
-def event_label(events: pd.DataFrame, event_reasons: object = None) -> str:
+def event_label(events: pd.DataFrame, event_reasons: str | Iterable[str] | None = None) -> str:
     """Words for the event of a lifetime figure, from the reasons counted *and present*.
 
     ``"banned"`` for a simulated table (only bans) under the default (any ending),
@@ -303,7 +303,7 @@ def event_label(events: pd.DataFrame, event_reasons: object = None) -> str:
     """
     from analysis.channels import resolve_event_reasons
 
-    counted = resolve_event_reasons(event_reasons)  # type: ignore[arg-type]
+    counted = resolve_event_reasons(event_reasons)
     present = set(events["end_reason"].dropna().astype(str))
     words = [r.replace("_", " ") for r in counted if r in present] or ["ended"]
     return words[0] if len(words) == 1 else "ended (" + ", ".join(words) + ")"

@@ -429,7 +429,7 @@ def discover(raw: Path) -> RawLayout:
                 )
         families.append(entry)
     if not families:
-        raise RawFileError(raw, None, None, None, "at least one <family>/figures.csv")
+        raise RawFileError(raw, None, None, "no family folder", "at least one <family>/figures.csv")
     for name in TOP_FILES:
         _check_entry(raw, raw / name, folder=False)
     return RawLayout(

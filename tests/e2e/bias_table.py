@@ -60,33 +60,42 @@ def rate_table(replications: int, work: Path, window: float = 30.0) -> pd.DataFr
     return pd.DataFrame(out)
 
 
+def markdown(table: pd.DataFrame, *, index: bool = True) -> str:
+    """A pipe table (no tabulate dependency)."""
+    frame = table.reset_index() if index else table
+    head = [str(c) for c in frame.columns]
+    rows = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
+    return str(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replications", type=int, default=400)
-    parser.add_argument("--rate-replications", type=int, default=100)
+    parser.add_argument("--replications", type=int, default=400, help="0: skip table 1")
+    parser.add_argument("--rate-replications", type=int, default=100, help="0: skip table 2")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="e2e-bias-") as tmp:
         work = Path(tmp)
-        start = time.monotonic()
-        table = window_table(args.replications, work)
-        print(f"## by inactivity window ({args.replications} replications)\n")
-        print(table.round(3).to_markdown() if _has_tabulate() else table.round(3).to_string())
-        print(f"\n({time.monotonic() - start:.0f} s)\n", flush=True)
+        if args.replications:
+            start = time.monotonic()
+            table = window_table(args.replications, work)
+            print(f"## by inactivity window ({args.replications} replications)\n")
+            print(markdown(table))
+            print(f"\n({time.monotonic() - start:.0f} s)\n", flush=True)
         if args.rate_replications:
             start = time.monotonic()
             rates = rate_table(args.rate_replications, work)
             print(f"## by posting rate, window 30 days ({args.rate_replications} replications)\n")
-            print(rates.round(3).to_markdown(index=False) if _has_tabulate() else rates.round(3))
+            print(markdown(rates, index=False))
             print(f"\n({time.monotonic() - start:.0f} s)")
     return 0
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

@@ -105,10 +105,10 @@ def test_lifetimes_recover_the_true_median(chain: dict) -> None:
     assert fits["km_lower"] <= truth <= fits["km_upper"], fits
     oracle = fit_lifetimes(chain["truth"])
     assert abs(fits["km_median"] / oracle["km_median"] - 1) < 0.05, (fits, oracle)
-    # ... and larger for Weibull: the ~1 % of channels seen once get lifetime 0.5 s
-    # (channel_lifetimes' zero-length rule), which on the log scale drags the shape down; mean
-    # bias about -7 % over replications (bias_table.py, docs-e2e.md)
-    assert -0.15 < fits["weibull_median"] / oracle["weibull_median"] - 1 < 0.02, (fits, oracle)
+    # ... and for Weibull, whose log-scale fit is sensitive to the ~1 % of channels seen once
+    # (their lifetime is floored at half the median posting gap by channel_lifetimes; at 0.5 s
+    # the mean bias was -7 %, now about -1.5 %: bias_table.py, docs-e2e.md)
+    assert abs(fits["weibull_median"] / oracle["weibull_median"] - 1) < 0.06, (fits, oracle)
     assert 0.6 < fits["weibull_shape"] < oracle["weibull_shape"] + 0.02
 
 

@@ -213,3 +213,47 @@ def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float,
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return (float(centre - half), float(centre + half))
+
+
+def replicate_reappearance(
+    design: Design, seed: int, workdir: Path, window: float = 30.0
+) -> dict[str, float]:
+    """One replication of the channel path: table with SYNTHETIC handles -> linking -> fit.
+
+    The researcher's channel table (first/last message, no end reasons, handles and titles) is
+    written to Parquet and read by :func:`analysis.ingest.channels.ingest_channel_table` (the
+    function ``takedowns ingest channels --link-successors`` calls), then
+    :class:`analysis.models.Reappearance` is fitted within the linking window.
+    """
+    from analysis.ingest.channels import ingest_channel_table
+    from analysis.models import Reappearance
+
+    _, observation = simulate(design, seed, names=True)
+    table = write_synthetic_table(
+        observation.channel_table(end_reasons=False), workdir / f"channels_synthetic_{seed}.parquet"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TakedownWarning)
+        linked = ingest_channel_table(
+            table,
+            workdir / "linked.parquet",
+            observation_end=observation.observation_end,
+            inactivity_days=window,
+            link=True,
+            hash_key=TEST_KEY,
+        )
+        fit = Reappearance().fit_channel_events(linked)
+    table.unlink()
+    share = true_reappearance_share(design, fit.window_days_)
+    lo, hi = fit.reappearance_share_ci_
+    delay = design.recreation_delay_mean_days * np.log(2)
+    return {
+        "seed": float(seed),
+        "window_days": fit.window_days_,
+        "true_share": share,
+        "share": fit.reappearance_share_,
+        "share_covered": float(lo <= share <= hi),
+        "median_delay_days": fit.median_delay_days_,
+        "true_median_delay_days": delay,
+        "delay_covered": float(fit.median_delay_ci_[0] <= delay <= fit.median_delay_ci_[1]),
+    }

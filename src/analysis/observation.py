@@ -191,10 +191,9 @@ def simulate_channel_lineages(
     ids, created, life, family, parent, gen = (a[order] for a in cols)
     end = created + life
     banned = end < days
-    name = np.vectorize(lambda i: f"synthetic-{i}", otypes=[object])
     table = pd.DataFrame(
-        {
-            "channel_id": pd.array(name(rank[ids.astype(np.int64)]), dtype="string"),
+        {  # after the reordering, channel i in creation order is "synthetic-<i>"
+            "channel_id": pd.array([f"synthetic-{i}" for i in range(ids.size)], dtype="string"),
             "family_id": pd.array([f"synthetic-family-{int(f)}" for f in family], dtype="string"),
             "created_at": created.astype(float),
             "ended_at": np.where(banned, end, np.nan),

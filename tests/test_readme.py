@@ -15,11 +15,15 @@ import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TEST_KEY = "readme-test-key-0123456789abcdef"
-_FENCE = re.compile(r"^```([^\n`]*)$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})([^`]*)$")
 
 
 def python_blocks(text: str) -> list[tuple[int, str]]:
     """(first line number, code) of every fenced block whose info string is ``python``.
+
+    Fences follow CommonMark: an opening run of three or more backticks (or tildes), closed by a
+    run of the same character at least as long, so a ```` ```` ```` block may show a
+    ```` ```python ```` fence as text without it being run.
 
     Parameters
     ----------
@@ -40,14 +44,15 @@ def python_blocks(text: str) -> list[tuple[int, str]]:
     lines = text.splitlines()
     i = 0
     while i < len(lines):
-        match = _FENCE.match(lines[i].strip())
+        match = _FENCE.match(lines[i])
         if match is None:
             i += 1
             continue
-        start, info = i, match.group(1).strip().lower()
+        start, fence, info = i, match.group(1), match.group(2).strip().lower()
+        closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$")
         i += 1
         body: list[str] = []
-        while i < len(lines) and lines[i].strip() != "```":
+        while i < len(lines) and not closing.match(lines[i]):
             body.append(lines[i])
             i += 1
         if i == len(lines):
@@ -61,6 +66,9 @@ def python_blocks(text: str) -> list[tuple[int, str]]:
 def test_block_extraction_finds_python_only() -> None:
     text = "a\n```python\nx = 1\n```\n```sh\nls\n```\n\n```py\ny = 2\n```\n```\nplain\n```\n"
     assert python_blocks(text) == [(2, "x = 1\n"), (9, "y = 2\n")]
+    shown = "````markdown\n```python\nnot run\n```\n````\n~~~python\nz = 3\n~~~\n"
+    assert python_blocks(shown) == [(6, "z = 3\n")]
+    assert python_blocks("Every ```` ```python ```` block\n") == []
     with pytest.raises(ValueError, match="line 1"):
         python_blocks("```python\nx = 1\n")
 

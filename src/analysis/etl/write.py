@@ -390,8 +390,8 @@ def run_etl(
         notes += list(tables.notes)
         _, build_prefix, _ = _siblings(processed)
         built = Path(f"{build_prefix}{os.getpid()}-{secrets.token_hex(4)}")
-        os.mkdir(built, 0o777)  # the umask applies, as for any new folder
-        try:
+        try:  # mkdir inside: a SIGTERM right after it must still remove the folder
+            os.mkdir(built, 0o777)  # the umask applies, as for any new folder
             write_tables(frames, built, tables.raw_sha256)
             for path in built.iterdir():
                 with path.open("rb") as handle:

@@ -100,7 +100,11 @@ def remove_scratch(folder: Path | None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+_PENDING: list[int] = []  # signals received inside signals_raise(), oldest first
+
+
 def _raise_interrupted(signum: int, _frame: object) -> None:
+    _PENDING.append(signum)
     raise IngestInterrupted(signum)
 
 
@@ -109,16 +113,27 @@ def signals_raise() -> Iterator[None]:
     """Within the block, SIGTERM and SIGINT raise :class:`IngestInterrupted`.
 
     Only installs handlers in the main thread (elsewhere the block runs unchanged); the
-    previous handlers are restored on exit.
+    previous handlers are restored on exit.  DuckDB checks for signals inside its own calls
+    and replaces the exception a handler raises there by its own ("Query interrupted", or a
+    ``duckdb.Error`` that the ingest then turns into an :class:`IngestError`): so the signal
+    is also recorded, and whatever leaves the block after a signal arrived is re-raised as
+    :class:`IngestInterrupted` (the clean-up in every ``finally`` has run by then).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {}
+    _PENDING.clear()
     for signum in (signal.SIGTERM, signal.SIGINT):
         previous[signum] = signal.signal(signum, _raise_interrupted)
     try:
         yield
+    except IngestInterrupted:
+        raise
+    except BaseException as error:
+        if _PENDING:
+            raise IngestInterrupted(_PENDING[0]) from error
+        raise
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -69,6 +69,7 @@ from pandas.api.types import is_numeric_dtype
 
 from analysis.channels import validate_channel_events
 from analysis.errors import ChannelTableError, IngestError, InputFormatError, TimeValueError
+from analysis.ingest._text import decode_utf8
 from analysis.ingest._times import (
     check_not_future,
     check_time_unit,
@@ -201,16 +202,7 @@ def read_channel_table(
 def _read_csv_strict(file: Path) -> pd.DataFrame:
     """Read a CSV as strings: UTF-8 checked with the line named, strict quoting."""
     data = file.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise InputFormatError(
-            f"line {line} is not UTF-8 text (byte {data[error.start]:#04x}); expected a UTF-8 "
-            "CSV file (re-save it as UTF-8)",
-            file=file,
-            row=line - 1,
-        ) from error
+    text = decode_utf8(data, file, "a UTF-8 CSV file (re-save it as UTF-8)")
     if not text.strip():
         raise InputFormatError("empty CSV file; expected a header row", file=file)
     try:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from analysis import paths
 from analysis.errors import IngestError, InputFormatError
+from analysis.ingest._text import decode_utf8
 
 EXPORT_FOLDER = "telegram_isiswatch_export"
 SERIES_COLUMNS = ("date", "banned", "month_to_date", "message_id")
@@ -186,16 +187,7 @@ def read_isiswatch_export(path: str | Path, *, max_bytes: int | None = None) -> 
         data = file.read_bytes()
     except OSError as error:
         raise IngestError(f"cannot read file: {error.strerror or error}", file=file) from error
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise InputFormatError(
-            f"line {line} is not UTF-8 text (byte {data[error.start]:#04x}); expected the "
-            "UTF-8 JSON that Telegram Desktop writes",
-            file=file,
-            row=line - 1,
-        ) from error
+    text = decode_utf8(data, file, "the UTF-8 JSON that Telegram Desktop writes")
     depth = _max_depth(text)
     if depth > MAX_JSON_DEPTH:
         raise InputFormatError(

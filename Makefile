@@ -15,7 +15,7 @@ export MPLBACKEND := agg
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 PIP_TOOLS := pip-tools==7.6.2
 
-.PHONY: help all env data validate figures test test-slow lint lab bench audit lock clean
+.PHONY: help all env data validate figures release test test-slow lint lab bench audit lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ validate: env ## check data/raw and that data/processed is up to date
 
 figures: env ## execute every notebook into reports/figures, reports/numbers, reports/html
 	$(BIN)/takedowns figures
+
+release: figures ## dist/takedown-dynamics-<version>/ and .zip: tables, exports, figures, SHA256SUMS
+	$(BIN)/python -m analysis.release
 
 test: env ## lint, then the test suite (fast; slow validations excluded)
 	$(BIN)/ruff check src tests benchmarks
@@ -70,6 +73,6 @@ lock: ## regenerate both locks with hashes from pyproject.toml (pip-compile; nee
 		-o requirements-dev.lock pyproject.toml
 	rm -rf $(VENV)/lock-tools
 
-clean: ## remove generated reports and caches (keeps .venv and data/processed)
-	rm -rf reports .pytest_cache .ruff_cache benchmarks/.cache
+clean: ## remove generated reports, releases and caches (keeps .venv and data/processed)
+	rm -rf reports dist .pytest_cache .ruff_cache benchmarks/.cache
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

@@ -9,4 +9,6 @@ analysis.ingest   researchers' own channel tables, message logs and ISIS Watch e
 analysis.plots    house style and figure helpers
 """
 
-__version__ = "0.1.0"
+from analysis._version import __version__
+
+__all__ = ["__version__"]

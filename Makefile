@@ -14,8 +14,10 @@ export MPLBACKEND := agg
 .DEFAULT_GOAL := help
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 PIP_TOOLS := pip-tools==7.6.2
+CFFCONVERT := cffconvert==2.0.0
+CFF_TOOLS := $(VENV)/cff-tools
 
-.PHONY: help all env data validate figures release test test-slow lint lab bench audit lock clean
+.PHONY: help all env data validate figures release cff-check test test-slow lint lab bench audit lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +43,12 @@ figures: env ## execute every notebook into reports/figures, reports/numbers, re
 
 release: figures ## dist/takedown-dynamics-<version>/ and .zip: tables, exports, figures, SHA256SUMS
 	$(BIN)/python -m analysis.release
+
+cff-check: ## validate CITATION.cff with cffconvert (own venv: it needs jsonschema<4)
+	test -x $(CFF_TOOLS)/bin/cffconvert || { $(PYTHON) -m venv $(CFF_TOOLS) && \
+		$(CFF_TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check $(CFFCONVERT); }
+	$(CFF_TOOLS)/bin/cffconvert --validate -i CITATION.cff
+	$(CFF_TOOLS)/bin/cffconvert -f bibtex -i CITATION.cff
 
 test: env ## lint, then the test suite (fast; slow validations excluded)
 	$(BIN)/ruff check src tests benchmarks

@@ -352,7 +352,12 @@ ACTION_DAYS = Table(
         ),
         F("target", "string", "Target of the action.", vocabulary="target"),
         F("document_id", "string", "Document describing the action."),
-        F("figure_ids", "string", "Figures reported for the action, ';'-separated.", required=False),
+        F(
+            "figure_ids",
+            "string",
+            "Figures reported for the action, ';'-separated.",
+            required=False,
+        ),
         F("quote", "string", "Verbatim quote about the action (at most 25 words)."),
         F("check_status", "string", "Seen in a stored copy or not.", vocabulary="check_status"),
         F("notes", "string", "Notes.", required=False),
@@ -383,12 +388,39 @@ TABLES: Mapping[str, Table] = {
 CORE_TABLES = ("documents", "figures", "series", "conflicts", "action_days")
 
 
+VOCABULARY_ARROW_TYPE = pa.dictionary(pa.int32(), pa.string())
+"""Arrow type of vocabulary columns: dictionary-encoded, so R (arrow) reads a factor and
+polars a categorical.  The dictionary is the whole sorted vocabulary, so unused terms stay
+levels (see :func:`vocabulary_array`)."""
+
+
+def arrow_type(f: Field) -> pa.DataType:
+    """Arrow type of one field: a string dictionary for vocabularies, else by ``Field.type``."""
+    return VOCABULARY_ARROW_TYPE if f.vocabulary is not None else _ARROW[f.type]
+
+
+def vocabulary_array(f: Field, values: list[str | None]) -> pa.DictionaryArray:
+    """Dictionary array of ``values`` whose dictionary is every term of ``f``'s vocabulary.
+
+    Raises
+    ------
+    KeyError
+        If a value is not a term (the ETL has checked the vocabularies before).
+    """
+    terms = f.terms()
+    if terms is None:
+        raise ValueError(f"{f.name} has no vocabulary")
+    code = {t: i for i, t in enumerate(terms)}
+    indices = pa.array([None if v is None else code[v] for v in values], type=pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, pa.array(terms, type=pa.string()))
+
+
 def arrow_schema(table: Table, metadata: Mapping[str, str] | None = None) -> pa.Schema:
     """Return the pyarrow schema of ``table`` (nullability from ``Field.required``)."""
     fields = [
         pa.field(
             f.name,
-            _ARROW[f.type],
+            arrow_type(f),
             nullable=not f.required,
             metadata={"description": f.description},
         )
@@ -417,8 +449,31 @@ def pandas_dtypes(table: Table) -> dict[str, object]:
     return out
 
 
-def frictionless_schema(table: Table) -> dict[str, object]:
-    """Return the Frictionless Table Schema of ``table``."""
+PARQUET_MISSING_VALUES = ("", "nan")
+"""Missing values of the Parquet resources.  frictionless' parquet plugin reads through
+pandas, where a null number comes back as NaN (printed ``nan``); without ``"nan"`` here an
+empty integer cell fails as a type error.  No string cell of the dataset is ``nan``
+(tested)."""
+CSV_MISSING_VALUES = ("",)
+"""Missing values of the CSV exports: an empty cell, nothing else."""
+CSV_TRUE_VALUES = ("true",)
+CSV_FALSE_VALUES = ("false",)
+
+
+def frictionless_schema(
+    table: Table, missing_values: tuple[str, ...] = PARQUET_MISSING_VALUES, *, csv: bool = False
+) -> dict[str, object]:
+    """Return the Frictionless Table Schema of ``table``.
+
+    Parameters
+    ----------
+    table
+        The table.
+    missing_values
+        The schema's ``missingValues``.
+    csv
+        Declare the CSV spellings of booleans (``true``/``false`` only).
+    """
     fields = []
     for f in table.fields:
         spec: dict[str, object] = {
@@ -435,8 +490,15 @@ def frictionless_schema(table: Table) -> dict[str, object]:
             spec["constraints"] = constraints
         if f.unit:
             spec["unit"] = f.unit
+        if csv and f.type == "boolean":
+            spec["trueValues"] = list(CSV_TRUE_VALUES)
+            spec["falseValues"] = list(CSV_FALSE_VALUES)
         fields.append(spec)
-    out: dict[str, object] = {"fields": fields, "primaryKey": list(table.primary_key)}
+    out: dict[str, object] = {
+        "fields": fields,
+        "primaryKey": list(table.primary_key),
+        "missingValues": list(missing_values),
+    }
     if table.foreign_keys:
         out["foreignKeys"] = [
             {
@@ -460,6 +522,7 @@ def datapackage(
                 "name": table.name,
                 "title": table.title,
                 "description": table.description,
+                "profile": "tabular-data-resource",
                 "path": table.path,
                 "format": "parquet",
                 "mediatype": "application/vnd.apache.parquet",

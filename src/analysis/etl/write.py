@@ -45,10 +45,19 @@ from analysis.etl.build import Tables, build_tables
 PARQUET_OPTIONS = {
     "compression": "zstd",
     "compression_level": 9,
-    "use_dictionary": False,
     "write_statistics": True,
     "data_page_version": "2.0",
 }
+"""Fixed writer options.  Dictionary encoding is used for the vocabulary columns only
+(:func:`dictionary_columns`): their Arrow dictionary (every term of the vocabulary) is
+written as the Parquet dictionary, so readers get every term as a level."""
+
+
+def dictionary_columns(table: schema.Table) -> list[str]:
+    """Columns written with Parquet dictionary encoding: the vocabulary columns."""
+    return [f.name for f in table.fields if f.vocabulary is not None]
+
+
 METADATA_PREFIX = "takedown_dynamics"
 
 
@@ -83,6 +92,9 @@ def to_arrow(frame: pd.DataFrame, table: schema.Table, metadata: Mapping[str, st
             values = [None if v is None else bool(v) for v in values]
         elif f.type == "string":
             values = [None if v is None else str(v) for v in values]
+        if f.vocabulary is not None:
+            arrays.append(schema.vocabulary_array(f, values))
+            continue
         arrays.append(pa.array(values, type=arrow_schema.field(f.name).type))
     return pa.Table.from_arrays(arrays, schema=arrow_schema)
 
@@ -105,7 +117,9 @@ def write_tables(frames: Mapping[str, pd.DataFrame], folder: Path, raw_sha256: s
         table = schema.TABLES[name]
         arrow = to_arrow(frames[name], table, {**metadata, f"{METADATA_PREFIX}.table": name})
         path = folder / table.path
-        pq.write_table(arrow, path, **PARQUET_OPTIONS)
+        pq.write_table(
+            arrow, path, use_dictionary=dictionary_columns(table) or False, **PARQUET_OPTIONS
+        )
         hashes[table.path] = _sha256(path)
         counts[name] = arrow.num_rows
     package = schema.datapackage(names, __version__, raw_sha256, hashes)

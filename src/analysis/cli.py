@@ -4,6 +4,7 @@ Sub-commands
 ------------
 etl        build data/processed from data/raw (atomic; nothing changes on error)
 validate   check data/raw without writing, and whether data/processed is up to date
+export     write every processed table as CSV and Stata .dta (plus a datapackage.json)
 figures    execute every notebook headlessly into reports/
 simulate   run the cat-and-mouse simulator and write a channel event table
 ingest     researchers' own channel tables, message logs and ISIS Watch exports
@@ -65,6 +66,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from analysis.export import export_tables
+
+    written = export_tables(args.out, args.processed)
+    for path in written:
+        print(path)
+    print(f"wrote {len(written)} files to {args.out}")
+    return 0
+
+
 def _cmd_figures(args: argparse.Namespace) -> int:
     from analysis.reports import run_notebooks
 
@@ -113,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     with_dirs(sub.add_parser("validate", help="check data/raw and freshness")).set_defaults(
         func=_cmd_validate
     )
+
+    exp = sub.add_parser("export", help="processed tables as CSV and Stata .dta")
+    exp.add_argument("--out", type=Path, required=True, help="folder to write into")
+    exp.add_argument(
+        "--processed", type=Path, default=paths.processed_dir(), help="processed folder to read"
+    )
+    exp.set_defaults(func=_cmd_export)
 
     fig = sub.add_parser("figures", help="run every notebook into reports/")
     fig.add_argument("--notebook", action="append", help="only this notebook (repeatable)")

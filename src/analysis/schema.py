@@ -548,6 +548,99 @@ def datapackage(
     }
 
 
+def duckdb_sql(tables: list[str], folder: str = "data/processed") -> str:
+    """SQL that gives DuckDB the vocabularies as ENUM types and one view per table.
+
+    DuckDB reads Parquet dictionary columns as ``VARCHAR``; this script declares one
+    ``ENUM`` per vocabulary (every term, sorted) and views that cast the columns, so
+    ``GROUP BY platform`` lists empty levels and a misspelt term is an error.
+    """
+    used = sorted({f.vocabulary for n in tables for f in TABLES[n].fields if f.vocabulary})
+    lines = []
+    for vname in used:
+        terms = ", ".join(
+            "'" + t.replace("'", "''") + "'" for t in sorted(vocab.VOCABULARIES[vname])
+        )
+        lines.append(f'CREATE TYPE "{vname}" AS ENUM ({terms});')
+    for name in tables:
+        t = TABLES[name]
+        casts = ", ".join(
+            f'"{f.name}"::"{f.vocabulary}" AS "{f.name}"' for f in t.fields if f.vocabulary
+        )
+        replace = f" REPLACE ({casts})" if casts else ""
+        lines.append(
+            f"CREATE VIEW \"{t.name}\" AS SELECT *{replace} FROM read_parquet('{folder}/{t.path}');"
+        )
+    return "\n".join(lines) + "\n"
+
+
+QUICK_START = """\
+## Using the tables
+
+The tables are Parquet files here; `takedowns export --out DIR` (and every release archive)
+adds a CSV and a Stata `.dta` copy of each, with a `datapackage.json` describing the CSVs.
+
+**CSV conventions.** UTF-8 without byte-order mark, comma-separated, one header row, `\\n`
+line ends, fields quoted only when needed (`"` doubled inside). Dates are ISO `YYYY-MM-DD`;
+booleans are `true`/`false`; numbers are written in the shortest form that reads back to
+the same double. **An empty cell is a missing value**, nothing else (no `NA`, `nan` or `.`).
+Vocabulary columns hold the term (see Vocabularies below).
+
+**Stata `.dta`** (format 118, Stata 14 or later, UTF-8). Vocabulary columns are integers with
+value labels, one label per term of the vocabulary (`label list platform`); booleans are 0/1
+labelled `false`/`true`; dates are `%td`; variable labels are the descriptions below, cut to
+Stata's 80 characters; a missing text is the empty string. The header's "saved on" stamp
+is fixed at 1 Jan 2000 so that rebuilt files are identical.
+
+### R
+
+```r
+library(arrow)                                  # Parquet: vocabularies arrive as factors
+figures <- read_parquet("figures.parquet")
+levels(figures$platform)                        # every term, used or not
+
+library(readr)                                  # CSV: declare empty = missing
+figures <- read_csv("figures.csv", na = "")
+
+library(haven)                                  # Stata: labelled integers -> factors
+figures <- as_factor(read_dta("figures.dta"))
+```
+
+### Stata
+
+```stata
+use figures.dta, clear
+describe
+label list platform
+tabulate platform if metric == "bots_and_channels_banned":metric
+```
+
+To read the CSV instead: `import delimited figures.csv, varnames(1) encoding("utf-8")
+bindquote(strict) stringcols(_all)`, then `destring` the numbers and
+`generate d = date(period_start, "YMD")`; the `.dta` is simpler.
+
+### Excel
+
+Do not double-click the CSV: Excel then guesses the encoding and, in many locales, the
+separator. Use *Data > From Text/CSV*, choose *File origin: 65001: Unicode (UTF-8)* and
+*Delimiter: Comma*, then *Transform Data* and set identifier columns (`figure_id`,
+`document_id`) to *Text*. Empty cells are missing values; do not replace them by 0.
+
+### DuckDB
+
+`read_parquet` gives vocabulary columns as `VARCHAR`. Run this (from the folder above
+`data/processed`, or change the paths) to get them as `ENUM`s with every term:
+
+```sql
+{duckdb}```
+
+### Python
+
+`from analysis import load; load.figures()` returns typed frames (categoricals for the
+vocabularies); without the package, `pandas.read_parquet("figures.parquet")`.
+"""
+
+
 def data_dictionary(
     tables: list[str],
     version: str,
@@ -619,6 +712,7 @@ def data_dictionary(
                 f"| `{f.name}` | {f.type} | {'yes' if f.required else 'no'} "
                 f"| {f.unit or ''} | {desc} |"
             )
+    lines += ["", QUICK_START.format(duckdb=duckdb_sql(tables)).rstrip("\n")]
     lines += ["", "## Vocabularies"]
     for vname, terms in vocab.VOCABULARIES.items():
         lines += ["", f"### Vocabulary: {vname}", "", "| term | definition |", "|---|---|"]

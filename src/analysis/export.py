@@ -3,17 +3,17 @@
 :func:`export_tables` reads the Parquet tables of ``data/processed`` (after checking each
 file's SHA-256 against ``datapackage.json``) and writes, for every table,
 
-* ``<table>.csv``: UTF-8 without byte-order mark, comma-separated, ``\\n`` line ends, a
+* ``csv/<table>.csv``: UTF-8 without byte-order mark, comma-separated, ``\\n`` line ends, a
   header row, fields quoted only when needed; dates ISO ``YYYY-MM-DD``; booleans ``true`` /
   ``false``; numbers in the shortest form that reads back to the same double; an **empty
   cell is a missing value** (no ``NA``, ``nan`` or ``.``); vocabulary columns hold the term;
-* ``<table>.dta``: Stata 14+ format (version 118, UTF-8): vocabulary columns are labelled
+* ``stata/<table>.dta``: Stata 14+ format (version 118, UTF-8): vocabulary columns are labelled
   integers whose value labels are the terms (every term of the vocabulary, so unused terms
   show), booleans are 0/1 labelled ``false``/``true``, dates are ``%td``, variable labels
   are the schema descriptions (cut to Stata's 80 characters), the data label is the
   table's title; a missing string is Stata's empty string;
 
-plus a ``datapackage.json`` (Frictionless tabular data package) describing the CSVs with
+plus ``csv/datapackage.json`` (Frictionless tabular data package) describing the CSVs with
 their hashes.  The bytes depend only on the processed tables: the ``.dta`` header's time
 stamp is fixed at :data:`STATA_TIME_STAMP` and JSON keys are sorted.  Every file is written
 to a temporary name and renamed, after all of them were written; nothing is left on error.
@@ -34,8 +34,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis import paths, schema
-from analysis.errors import ProcessedIntegrityError
+from analysis.errors import ProcessedIntegrityError, TakedownError
 
+CSV_FOLDER = "csv"
+"""Subfolder of the CSVs and their ``datapackage.json``."""
+STATA_FOLDER = "stata"
+"""Subfolder of the ``.dta`` files."""
 STATA_VERSION = 118
 """Stata 14+ ``.dta``: UTF-8 strings, ``strL`` for long text."""
 STATA_TIME_STAMP = dt.datetime(2000, 1, 1)
@@ -228,8 +232,19 @@ def csv_package(
     return package
 
 
+class ExportDestinationError(TakedownError):
+    """The export folder cannot be written (a file stands where a folder is needed)."""
+
+    def __init__(self, folder: str | Path, message: str) -> None:
+        self.folder = folder
+        super().__init__(f"{folder}: {message}")
+
+
 def export_tables(out_dir: Path, processed: Path | None = None) -> list[Path]:
-    """Write every processed table as CSV and ``.dta``, plus ``datapackage.json``, to ``out_dir``.
+    """Write every processed table as CSV and ``.dta`` into ``out_dir/csv`` and ``out_dir/stata``.
+
+    ``out_dir/csv/datapackage.json`` describes the CSVs, so ``out_dir`` itself can also hold
+    a copy of ``data/processed`` (Parquet, its ``datapackage.json``, the data dictionary).
 
     Parameters
     ----------
@@ -248,10 +263,17 @@ def export_tables(out_dir: Path, processed: Path | None = None) -> list[Path]:
     ------
     ProcessedIntegrityError
         If a processed table is missing or altered (nothing is written).
+    ExportDestinationError
+        If ``out_dir/csv`` or ``out_dir/stata`` is a file (nothing is written).
     """
     tables, package = read_processed(processed)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    folders = {".csv": out_dir / CSV_FOLDER, ".dta": out_dir / STATA_FOLDER}
+    for folder in (out_dir, *folders.values()):
+        if folder.exists() and not folder.is_dir():
+            raise ExportDestinationError(folder, "exists and is not a folder; nothing was written")
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
     tag = f".tmp-{os.getpid()}"
     pending: list[tuple[Path, Path]] = []
     try:
@@ -259,13 +281,13 @@ def export_tables(out_dir: Path, processed: Path | None = None) -> list[Path]:
         for name, arrow in tables.items():
             table = schema.TABLES[name]
             for suffix, writer in ((".csv", write_csv), (".dta", write_dta)):
-                final = out_dir / f"{name}{suffix}"
+                final = folders[suffix] / f"{name}{suffix}"
                 temp = final.with_name(final.name + tag)
                 pending.append((temp, final))
                 writer(table, arrow, temp)
                 hashes[final.name] = _sha256(temp)
         descriptor = csv_package(list(tables), package, hashes)
-        final = out_dir / "datapackage.json"
+        final = folders[".csv"] / "datapackage.json"
         temp = final.with_name(final.name + tag)
         pending.append((temp, final))
         temp.write_text(

@@ -577,8 +577,9 @@ def duckdb_sql(tables: list[str], folder: str = "data/processed") -> str:
 QUICK_START = """\
 ## Using the tables
 
-The tables are Parquet files here; `takedowns export --out DIR` (and every release archive)
-adds a CSV and a Stata `.dta` copy of each, with a `datapackage.json` describing the CSVs.
+The tables are Parquet files here; `takedowns export --out DIR` (and every release archive,
+in `data/`) adds a CSV copy of each in `csv/`, with a `csv/datapackage.json` describing them,
+and a Stata `.dta` copy in `stata/`.
 
 **CSV conventions.** UTF-8 without byte-order mark, comma-separated, one header row, `\\n`
 line ends, fields quoted only when needed (`"` doubled inside). Dates are ISO `YYYY-MM-DD`;

@@ -72,18 +72,28 @@ def _same(got: list[object], want: list[object], where: str) -> None:
 
 
 def test_files_written(out: Path) -> None:
-    expected = {f"{n}.csv" for n in NAMES} | {f"{n}.dta" for n in NAMES} | {"datapackage.json"}
-    assert {p.name for p in out.iterdir()} == expected
+    assert {p.name for p in out.iterdir()} == {"csv", "stata"}
+    assert {p.name for p in (out / "csv").iterdir()} == {f"{n}.csv" for n in NAMES} | {
+        "datapackage.json"
+    }
+    assert {p.name for p in (out / "stata").iterdir()} == {f"{n}.dta" for n in NAMES}
+
+
+def test_file_in_the_way_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "stata").write_text("not a folder")
+    with pytest.raises(export.ExportDestinationError, match="stata.*not a folder"):
+        export.export_tables(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stata"]
 
 
 def test_export_package_is_valid_frictionless(out: Path) -> None:
-    report = frictionless.validate(str(out / "datapackage.json"))
+    report = frictionless.validate(str(out / "csv" / "datapackage.json"))
     errors = [f"{t.name}: {e.type} {e.message}" for t in report.tasks for e in t.errors]
     assert report.valid, "\n".join(errors[:20])
     rows = {task.name: task.stats["rows"] for task in report.tasks}
     for name in NAMES:
         assert rows[name] == pq.read_metadata(PROCESSED / f"{name}.parquet").num_rows
-    package = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
+    package = json.loads((out / "csv" / "datapackage.json").read_text(encoding="utf-8"))
     processed = json.loads((PROCESSED / "datapackage.json").read_text(encoding="utf-8"))
     assert package["version"] == processed["version"]
     assert package["custom"]["raw_sha256"] == processed["custom"]["raw_sha256"]
@@ -92,7 +102,7 @@ def test_export_package_is_valid_frictionless(out: Path) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_csv_read_by_pandas(out: Path, name: str) -> None:
     table = schema.TABLES[name]
-    raw = out / f"{name}.csv"
+    raw = out / "csv" / f"{name}.csv"
     assert not raw.read_bytes().startswith(b"\xef\xbb\xbf"), "no byte-order mark"
     assert b"\r\n" not in raw.read_bytes()
     text = pd.read_csv(raw, dtype=str, keep_default_na=False, encoding="utf-8")
@@ -114,7 +124,7 @@ def test_csv_read_by_pandas(out: Path, name: str) -> None:
 def test_csv_read_by_duckdb(out: Path, name: str) -> None:
     table = schema.TABLES[name]
     columns = {f.name: DUCKDB_TYPES[f.type] for f in table.fields}
-    rel = duckdb.read_csv(str(out / f"{name}.csv"), header=True, columns=columns)
+    rel = duckdb.read_csv(str(out / "csv" / f"{name}.csv"), header=True, columns=columns)
     rows = rel.fetchall()
     truth = _truth(name)
     for j, f in enumerate(table.fields):
@@ -125,7 +135,7 @@ def test_csv_read_by_duckdb(out: Path, name: str) -> None:
 def test_csv_read_by_polars(out: Path, name: str) -> None:
     table = schema.TABLES[name]
     frame = pl.read_csv(
-        out / f"{name}.csv", schema={f.name: POLARS_TYPES[f.type] for f in table.fields}
+        out / "csv" / f"{name}.csv", schema={f.name: POLARS_TYPES[f.type] for f in table.fields}
     )
     truth = _truth(name)
     for f in table.fields:
@@ -135,7 +145,7 @@ def test_csv_read_by_polars(out: Path, name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_dta_read_by_pyreadstat(out: Path, name: str) -> None:
     table = schema.TABLES[name]
-    frame, meta = pyreadstat.read_dta(str(out / f"{name}.dta"), apply_value_formats=False)
+    frame, meta = pyreadstat.read_dta(str(out / "stata" / f"{name}.dta"), apply_value_formats=False)
     assert list(frame.columns) == table.columns
     assert meta.file_label == table.title
     assert meta.creation_time == dt.datetime(2000, 1, 1)
@@ -168,7 +178,7 @@ def test_dta_read_by_pyreadstat(out: Path, name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_dta_read_by_pandas(out: Path, name: str) -> None:
     table = schema.TABLES[name]
-    frame = pd.read_stata(out / f"{name}.dta", convert_categoricals=True)
+    frame = pd.read_stata(out / "stata" / f"{name}.dta", convert_categoricals=True)
     truth = _truth(name)
     for f in table.fields:
         column = frame[f.name]
@@ -232,8 +242,9 @@ def test_export_bytes_do_not_depend_on_the_process(out: Path, tmp_path: Path) ->
         env=env,
         capture_output=True,
     )
-    for path in sorted(out.iterdir()):
-        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+    for path in sorted(out.rglob("*.*")):
+        copy = tmp_path / path.relative_to(out)
+        assert copy.read_bytes() == path.read_bytes(), path.name
 
 
 def test_altered_table_is_refused_and_nothing_written(tmp_path: Path) -> None:

@@ -6,8 +6,11 @@ cell tagged ``parameters``) on the ``python3`` kernel of the current interpreter
 * writes its figures itself, with :func:`analysis.plots.save_figure`, to
   ``reports/figures/<notebook>/<name>.png|pdf|svg``;
 * writes every number its prose quotes, with :func:`write_numbers`, to
-  ``reports/numbers/<notebook>.json`` (sorted keys, rounded floats: byte-identical);
-* is exported by nbconvert to ``reports/html/<notebook>.html``.
+  ``reports/numbers/<notebook>.json`` (sorted keys, rounded floats: byte-identical), each
+  with its unit, where it comes from (figure ids and document URLs, whole tables, synthetic
+  simulation, or the researcher's own data), the dataset version and the raw-data hash;
+* is exported by nbconvert to ``reports/html/<notebook>.html``, headed by the dataset
+  version and raw-data hash.
 
 Notebooks are committed without outputs; :func:`notebooks_with_outputs` finds offenders and
 :func:`strip_outputs` cleans one.
@@ -18,9 +21,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -87,28 +92,261 @@ def numbers_path(notebook: str, root: str | Path | None = None) -> Path:
     return Path(root or paths.reports_dir()) / "numbers" / f"{notebook}.json"
 
 
-def write_numbers(notebook: str, mapping: Mapping[str, Any], root: str | Path | None = None) -> Path:
+# --------------------------------------------------------------------------- provenance
+@dataclass(frozen=True)
+class Source:
+    """Where a quoted number comes from (see :func:`from_figures`, :data:`SYNTHETIC`...).
+
+    Attributes
+    ----------
+    kind
+        ``"dataset"`` (computed from the processed tables), ``"synthetic"`` (simulated; may
+        be calibrated on published figures, listed in ``figure_ids``), ``"model"`` (fitted
+        to published aggregate anchors, listed in ``urls``), ``"own_data"`` (the
+        researcher's own channel table, not part of the dataset) or ``"parameter"`` (a
+        setting of the notebook).
+    figure_ids, document_ids
+        Rows of the figures / documents tables the number was computed from.
+    tables
+        Whole tables the number summarises (e.g. a count over every figure).
+    urls
+        Documents cited directly (published anchors of a model), beyond the dataset's.
+    """
+
+    kind: str
+    figure_ids: tuple[str, ...] = ()
+    document_ids: tuple[str, ...] = ()
+    tables: tuple[str, ...] = field(default=())
+    urls: tuple[str, ...] = ()
+
+
+def _ids(values: Iterable[Any] | str | None) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    out = set()
+    for value in values:
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            continue
+        out.update(part.strip() for part in str(value).split(";") if part.strip())
+    return tuple(sorted(out))
+
+
+def from_figures(
+    figure_ids: Iterable[Any] | str, *, synthetic: bool = False, tables: Sequence[str] = ()
+) -> Source:
+    """The number was computed from these rows of the figures table (``;`` lists allowed).
+
+    ``synthetic=True``: a simulation calibrated on (or seeded with) these published figures.
+    """
+    return Source("synthetic" if synthetic else "dataset", figure_ids=_ids(figure_ids),
+                  tables=tuple(tables))
+
+
+def from_documents(document_ids: Iterable[Any] | str, *, figure_ids: Any = None,
+                   tables: Sequence[str] = ()) -> Source:
+    """The number was computed from rows that cite these documents (e.g. action days)."""
+    return Source("dataset", figure_ids=_ids(figure_ids), document_ids=_ids(document_ids),
+                  tables=tuple(tables))
+
+
+def from_tables(*tables: str) -> Source:
+    """The number summarises whole tables of the dataset (counts, shares over every row)."""
+    return Source("dataset", tables=tuple(tables))
+
+
+def from_published(urls: Iterable[Any] | str) -> Source:
+    """A model fitted to published aggregate figures at these URLs (``kind="model"``)."""
+    return Source("model", urls=_ids(urls))
+
+
+SYNTHETIC = Source("synthetic")
+"""The number comes from a simulation with known truth, not from the dataset."""
+
+OWN_DATA = Source("own_data")
+"""The number comes from the researcher's own channel table (not part of the dataset)."""
+
+PARAMETER = Source("parameter")
+"""The number is a setting of the notebook (a window, a seed size), not a result."""
+
+_UNIT_RULES: tuple[tuple[str, str], ...] = (
+    (r"(^|_)figure_ids$", "figure ids (figures table)"),
+    (r"(^|_)n_|_n$|_count$", "count"),
+    (r"(^|_)(date|dates|period_start|period_end|first_month|last_month)$", "date (ISO 8601)"),
+    (r"(^|_)(first|last)_year$", "calendar year"),
+    (r"_pct(_|$)", "percent"),
+    (r"(^|_)share(_|$)|(^|_)fraction(_|$)", "proportion (0-1)"),
+    (r"(^|_)probability(_|$)", "probability (0-1)"),
+    (r"relative_difference", "proportion (relative difference, 0-1)"),
+    (r"hazard.*_per_day(_|$)", "per day (hazard rate)"),
+    (r"_per_day(_|$)", "count per day"),
+    (r"_times_|(^|_)multiplier(_|$)", "ratio"),
+    (r"(^|_)abs_z$|_z$", "z statistic"),
+    (r"_(days|days_ci_lower|days_ci_upper)$|_days_|(^|_)lifetime_|(^|_)days_to_", "days"),
+)
+"""Default units, by the first regular expression matching the key (:func:`infer_unit`)."""
+
+
+def infer_unit(key: str, value: Any = None) -> str | None:
+    """Unit of a numbers-file key by the naming conventions (``n_`` count, ``_days``...).
+
+    Booleans are ``"boolean"``.  Returns None when no convention applies: pass the unit
+    to :func:`write_numbers` explicitly.
+    """
+    if isinstance(value, bool | np.bool_):
+        return "boolean"
+    for pattern, unit in _UNIT_RULES:
+        if re.search(pattern, key):
+            return unit
+    return None
+
+
+def _by_prefix(key: str, table: Mapping[str, Any]) -> Any:
+    """Value of the longest key of ``table`` that ``key`` starts with ("" matches all)."""
+    hits = [prefix for prefix in table if key.startswith(prefix)]
+    return table[max(hits, key=len)] if hits else None
+
+
+def dataset_provenance(processed: str | Path | None = None) -> dict[str, str]:
+    """Name, version and raw-data SHA-256 of the dataset in ``processed`` (datapackage.json)."""
+    package_path = Path(processed or paths.processed_dir()) / "datapackage.json"
+    package = json.loads(package_path.read_text(encoding="utf-8"))
+    return {
+        "name": str(package["name"]),
+        "version": str(package["version"]),
+        "raw_sha256": str(package["custom"]["raw_sha256"]),
+    }
+
+
+def _document_urls(source: Source, processed: str | Path | None) -> list[str]:
+    if not (source.figure_ids or source.document_ids):
+        return sorted(source.urls)
+    from analysis import load
+
+    folder = Path(processed) if processed else None
+    figures = load.figures(processed=folder)
+    documents = load.documents(processed=folder)
+    unknown = sorted(set(source.figure_ids) - set(figures["figure_id"].astype(str)))
+    if unknown:
+        raise ValueError(f"figure ids {unknown[:5]} are not in the figures table")
+    doc_ids = set(source.document_ids) | set(
+        figures.loc[figures["figure_id"].astype(str).isin(source.figure_ids), "document_id"]
+        .astype(str)
+    )
+    urls = documents.loc[documents["document_id"].astype(str).isin(doc_ids), "url"]
+    return sorted(set(urls.dropna().astype(str)) | set(source.urls))
+
+
+def numbers_record(
+    notebook: str,
+    mapping: Mapping[str, Any],
+    *,
+    units: Mapping[str, str] | None = None,
+    sources: Mapping[str, Source] | None = None,
+    processed: str | Path | None = None,
+) -> dict[str, Any]:
+    """The content of a numbers file: every number with its unit, source and dataset.
+
+    Parameters
+    ----------
+    notebook
+        Notebook stem.
+    mapping
+        ``{key: value}`` of the numbers the notebook quotes.
+    units
+        Units by key or key prefix (longest prefix wins), over :func:`infer_unit`.
+    sources
+        :class:`Source` by key or key prefix (longest prefix wins; ``""`` for all).
+    processed
+        Dataset folder the numbers were computed from (default ``data/processed``).
+
+    Raises
+    ------
+    ValueError
+        A key has no unit or no source (both are required: say them in the notebook).
+    """
+    units, sources = dict(units or {}), dict(sources or {})
+    dataset = dataset_provenance(processed)
+    urls: dict[Source, list[str]] = {}
+    numbers: dict[str, Any] = {}
+    missing_unit, missing_source = [], []
+    for key in sorted(mapping):
+        value = mapping[key]
+        unit = _by_prefix(key, units) or infer_unit(key, value)
+        source = _by_prefix(key, sources)
+        if unit is None:
+            missing_unit.append(key)
+        if source is None:
+            missing_source.append(key)
+        if unit is None or source is None:
+            continue
+        if source not in urls:
+            urls[source] = _document_urls(source, processed)
+        entry: dict[str, Any] = {
+            "value": jsonable(value),
+            "unit": unit,
+            "source": source.kind,
+            "dataset_version": dataset["version"],
+            "raw_sha256": dataset["raw_sha256"],
+        }
+        if source.figure_ids:
+            entry["figure_ids"] = list(source.figure_ids)
+        if source.document_ids:
+            entry["document_ids"] = list(source.document_ids)
+        if urls[source]:
+            entry["document_urls"] = urls[source]
+        if source.tables:
+            entry["tables"] = list(source.tables)
+        numbers[key] = entry
+    if missing_unit or missing_source:
+        raise ValueError(
+            f"numbers of {notebook}: no unit for {missing_unit} and no source for "
+            f"{missing_source}; expected write_numbers(..., units={{key: unit}}, "
+            "sources={key_prefix: Source})"
+        )
+    return {"dataset": dataset, "notebook": notebook, "numbers": numbers}
+
+
+def write_numbers(
+    notebook: str,
+    mapping: Mapping[str, Any],
+    root: str | Path | None = None,
+    *,
+    units: Mapping[str, str] | None = None,
+    sources: Mapping[str, Source] | None = None,
+    processed: str | Path | None = None,
+) -> Path:
     """Write the numbers a notebook quotes to ``<root>/numbers/<notebook>.json``.
 
-    Keys are sorted, floats rounded to :data:`SIGNIFICANT_DIGITS` significant digits, the
-    file ends with a newline: the same numbers always give the same bytes.
+    Each number is written as ``{"value", "unit", "source", "dataset_version", "raw_sha256"}``
+    plus ``figure_ids``, ``document_urls``, ``document_ids`` or ``tables`` when it comes
+    from the dataset (see :func:`numbers_record` for ``units``, ``sources``, ``processed``).
+    Keys are sorted, floats rounded to :data:`SIGNIFICANT_DIGITS` significant digits, id and
+    URL lists sorted, the file ends with a newline: the same numbers always give the same
+    bytes.
 
     Returns
     -------
     Path
         The file written.
     """
+    record = numbers_record(notebook, mapping, units=units, sources=sources, processed=processed)
     path = numbers_path(notebook, root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(jsonable(mapping), indent=2, sort_keys=True, ensure_ascii=False,
-                      allow_nan=False)
+    text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")
     return path
 
 
 def read_numbers(notebook: str, root: str | Path | None = None) -> dict[str, Any]:
-    """Read ``<root>/numbers/<notebook>.json`` (for report authors)."""
+    """Read ``<root>/numbers/<notebook>.json`` (the whole record: dataset and numbers)."""
     return json.loads(numbers_path(notebook, root).read_text(encoding="utf-8"))
+
+
+def number_values(notebook: str, root: str | Path | None = None) -> dict[str, Any]:
+    """``{key: value}`` of a numbers file, without units and provenance."""
+    return {k: v["value"] for k, v in read_numbers(notebook, root)["numbers"].items()}
 
 
 # --------------------------------------------------------------------------- notebooks
@@ -145,11 +383,24 @@ def notebook_parameters(
     return params
 
 
-def _export_html(executed: Path, html_path: Path) -> None:
+def provenance_markdown(processed: str | Path | None = None) -> str:
+    """The line heading every HTML report: dataset name, version and raw-data hash."""
+    d = dataset_provenance(processed)
+    return (
+        f"*Dataset: {d['name']} version {d['version']} (raw data sha256 "
+        f"`{d['raw_sha256'][:16]}...`); numbers with units and sources in "
+        "`reports/numbers/`.*"
+    )
+
+
+def _export_html(executed: Path, html_path: Path, processed: str | Path | None = None) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
+    header = nbformat.v4.new_markdown_cell(provenance_markdown(processed))
+    header["id"] = "dataset-provenance"
+    nb.cells.insert(0, header)
     exporter = HTMLExporter()
     exporter.exclude_input_prompt = False
     body, _ = exporter.from_notebook_node(nb)
@@ -200,7 +451,7 @@ def run_notebook(
         written = []
         if html:
             html_path = output_root / "html" / f"{notebook.stem}.html"
-            _export_html(executed, html_path)
+            _export_html(executed, html_path, processed_dir)
             written.append(html_path)
     figures = sorted((output_root / "figures" / notebook.stem).glob("*.*"))
     numbers = numbers_path(notebook.stem, output_root)

@@ -16,6 +16,7 @@ from analysis.plots.figures import (
     save_figure,
     source_note,
     use_house_style,
+    version_note,
 )
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "save_figure",
     "source_note",
     "use_house_style",
+    "version_note",
 ]

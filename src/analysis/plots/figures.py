@@ -98,15 +98,29 @@ def new_figure(
     return fig, axes
 
 
-def add_source_footnote(fig: Figure, text: str) -> None:
+def version_note(version: str | None = None) -> str:
+    """``"takedown-dynamics vX.Y.Z (dataset and code)."``: ends every figure footnote."""
+    if version is None:
+        from analysis import __version__ as version
+    return f"takedown-dynamics v{version} (dataset and code)."
+
+
+def add_source_footnote(fig: Figure, text: str, version: str | None = None) -> None:
     """Write ``text`` as a small footnote under the axes, wrapped to the figure width.
 
-    The constrained-layout rectangle is shrunk so that the footnote never overlaps the axes
-    and the saved figure keeps its width and height.
+    The footnote ends with the dataset version (:func:`version_note`; ``version`` defaults
+    to the package version, which is the version of the dataset it builds).  The
+    constrained-layout rectangle is shrunk so that the footnote never overlaps the axes and
+    the saved figure keeps its width and height.
     """
     width_pt = fig.get_figwidth() * 72.0
     chars = max(30, int(width_pt / (FOOTNOTE_FONTSIZE_PT * _CHAR_WIDTH_EM)))
     lines = textwrap.wrap(" ".join(text.split()), width=chars)
+    note = version_note(version)  # never broken across lines
+    if lines and len(lines[-1]) + 1 + len(note) <= chars:
+        lines[-1] = f"{lines[-1]} {note}"
+    else:
+        lines.append(note)
     line_height_in = FOOTNOTE_FONTSIZE_PT * 1.25 / 72.0
     footnote_in = len(lines) * line_height_in + 0.06
     fraction = footnote_in / fig.get_figheight()

@@ -17,7 +17,7 @@ PIP_TOOLS := pip-tools==7.6.2
 CFFCONVERT := cffconvert==2.0.0
 CFF_TOOLS := $(VENV)/cff-tools
 
-.PHONY: help all env data validate figures release cff-check test test-slow lint lab bench audit lock clean
+.PHONY: help all env data validate figures export release cff-check test test-slow lint lab bench audit lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ validate: env ## check data/raw and that data/processed is up to date
 
 figures: env ## execute every notebook into reports/figures, reports/numbers, reports/html
 	$(BIN)/takedowns figures
+
+export: env ## CSV and Stata copies of data/processed into OUT (default dist/export)
+	$(BIN)/takedowns export --out $(or $(OUT),dist/export)
 
 release: figures ## dist/takedown-dynamics-<version>/ and .zip: tables, exports, figures, SHA256SUMS
 	$(BIN)/python -m analysis.release

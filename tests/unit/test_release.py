@@ -63,6 +63,10 @@ def test_release_is_byte_identical_and_complete(tmp_path: Path, reports: Path) -
         assert listed[rel] == _sha(paths.processed_dir() / f"{table}.parquet")
     assert listed["data/datapackage.json"] == _sha(paths.processed_dir() / "datapackage.json")
     assert "data/README.md" in files  # the data dictionary
+    for table in ("documents", "figures", "series", "conflicts", "action_days"):
+        # CSV and Stata copies (analysis.export), part of the byte-identical archive
+        assert {f"data/csv/{table}.csv", f"data/stata/{table}.dta"} <= files
+    assert "data/csv/datapackage.json" in files
     assert {
         "reports/figures/01_x/a.svg",
         "reports/numbers/01_x.json",

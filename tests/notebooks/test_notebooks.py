@@ -127,10 +127,15 @@ def test_numbers_file_is_sorted_rounded_and_stable(tmp_path: Path) -> None:
 
     mapping = {"b": np.float64(1 / 3), "a": pd.Timestamp("2019-11-23"), "c": np.int64(7),
                "d": float("nan"), "e": [np.float32(2.5)]}
-    one = write_numbers("x", mapping, tmp_path / "one").read_bytes()
-    two = write_numbers("x", dict(reversed(list(mapping.items()))), tmp_path / "two").read_bytes()
+    from analysis.reports import SYNTHETIC
+
+    extra = {"units": dict.fromkeys(mapping, "test unit"), "sources": {"": SYNTHETIC}}
+    one = write_numbers("x", mapping, tmp_path / "one", **extra).read_bytes()
+    two = write_numbers("x", dict(reversed(list(mapping.items()))), tmp_path / "two",
+                        **extra).read_bytes()
     assert one == two
-    assert json.loads(one) == {"a": "2019-11-23", "b": 0.333333, "c": 7, "d": None, "e": [2.5]}
+    values = {k: v["value"] for k, v in json.loads(one)["numbers"].items()}
+    assert values == {"a": "2019-11-23", "b": 0.333333, "c": 7, "d": None, "e": [2.5]}
 
 
 def test_survival_notebook_runs_on_a_researchers_own_table(processed: Path, tmp_path: Path) -> None:
@@ -146,8 +151,9 @@ def test_survival_notebook_runs_on_a_researchers_own_table(processed: Path, tmp_
                  html=False, extra_parameters={"channel_table_path": str(table)})
     for name in ("channel_lifetimes_own", "reappearance_own"):
         assert (tmp_path / "reports" / "figures" / path.stem / f"{name}.png").is_file()
-    numbers = json.loads((tmp_path / "reports" / "numbers" / f"{path.stem}.json").read_text())
-    assert numbers["own_n_channels"] == len(events)
+    record = json.loads((tmp_path / "reports" / "numbers" / f"{path.stem}.json").read_text())
+    assert record["numbers"]["own_n_channels"]["value"] == len(events)
+    assert record["numbers"]["own_n_channels"]["source"] == "own_data"
 
 
 def _message_log_table(n: int = 80, seed: int = 3) -> pd.DataFrame:
@@ -190,7 +196,8 @@ def test_survival_notebook_runs_on_a_message_log_without_lineages(
     figures = reports / "figures" / path.stem
     assert (figures / "channel_lifetimes_own.png").is_file()
     assert not (figures / "reappearance_own.png").exists()
-    numbers = json.loads((reports / "numbers" / f"{path.stem}.json").read_text())
+    record = json.loads((reports / "numbers" / f"{path.stem}.json").read_text())
+    numbers = {k: v["value"] for k, v in record["numbers"].items()}
     assert numbers["own_reappearance_skipped"] is True
     # went_dark counts by default; endings after the horizon do not (none here by design)
     kept = own["created_at"] < own["detection_horizon"]

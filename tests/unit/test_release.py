@@ -90,6 +90,11 @@ def test_release_without_reports_and_missing_reports(tmp_path: Path) -> None:
     archive = build_release(tmp_path / "dist", include_reports=False)
     with zipfile.ZipFile(archive) as zf:
         assert not any("/reports/" in n for n in zf.namelist())
+    frictionless = pytest.importorskip("frictionless")
+    data = archive.with_suffix("") / "data"
+    for package in (data / "datapackage.json", data / "csv" / "datapackage.json"):
+        report = frictionless.validate(str(package))  # the release's copies stay valid
+        assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
     empty = tmp_path / "empty_reports"
     empty.mkdir()
     with pytest.raises(ReleaseError, match="make figures"):

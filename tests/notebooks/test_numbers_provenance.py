@@ -114,3 +114,14 @@ def test_numbers_need_units_and_sources_and_are_stable(tmp_path: Path) -> None:
     assert entry["value"] == 0.333333 and entry["figure_ids"] == ["TG23", "TG41"]
     assert [infer_unit(k, v) for k, v in mapping.items()] == [
         "count", "proportion (0-1)", "date (ISO 8601)", "boolean"]
+
+
+def test_html_report_is_byte_identical_on_rebuild(action_days_reports: Path) -> None:
+    """papermill gives its injected-parameters cell a random id; the HTML must not show it."""
+    html = action_days_reports / "html" / "03_action_days.html"
+    numbers = action_days_reports / "numbers" / "03_action_days.json"
+    before = html.read_bytes(), numbers.read_bytes()
+    (path,) = notebook_paths(["03_action_days"])
+    run_notebook(path, fast=True, output_root=action_days_reports,
+                 processed_dir=paths.processed_dir())
+    assert (html.read_bytes(), numbers.read_bytes()) == before

@@ -401,9 +401,13 @@ def _export_html(executed: Path, html_path: Path, processed: str | Path | None =
     header = nbformat.v4.new_markdown_cell(provenance_markdown(processed))
     header["id"] = "dataset-provenance"
     nb.cells.insert(0, header)
+    root = str(paths.repo_root().resolve())
     for cell in nb.cells:  # papermill gives its injected cell a random id: fix it
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell["id"] = "injected-parameters"
+            # paths inside the checkout are shown relative to it, so that the report does
+            # not depend on where the repository was cloned (byte-identical releases)
+            cell["source"] = cell["source"].replace(root + os.sep, "").replace(root, ".")
     exporter = HTMLExporter()
     exporter.exclude_input_prompt = False
     body, _ = exporter.from_notebook_node(nb)

@@ -134,3 +134,25 @@ def test_changelog_section_is_required_for_a_tag(tmp_path: Path) -> None:
     assert any("CHANGELOG.md" in w for w in check_metadata(root, version))
     (root / "CHANGELOG.md").write_text(f"# Changelog\n\n## [{version}] - 2026-11-28\n")
     assert not any("CHANGELOG.md" in w for w in check_metadata(root, version))
+
+
+def test_html_report_does_not_depend_on_the_checkout_path(tmp_path: Path) -> None:
+    # papermill writes the absolute output paths into its injected cell; a release built
+    # from a clone elsewhere must give the same HTML bytes
+    import nbformat
+
+    from analysis import paths
+    from analysis.reports import _export_html
+
+    root = str(paths.repo_root().resolve())
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(f'output_root = "{root}/reports"\nprocessed = "{root}"')
+    cell["metadata"]["tags"] = ["injected-parameters"]
+    nb.cells.append(cell)
+    executed = tmp_path / "executed.ipynb"
+    nbformat.write(nb, executed)
+    html = tmp_path / "report.html"
+    _export_html(executed, html)
+    text = html.read_text(encoding="utf-8")
+    assert root not in text
+    assert "reports" in text

@@ -156,3 +156,37 @@ def test_html_report_does_not_depend_on_the_checkout_path(tmp_path: Path) -> Non
     text = html.read_text(encoding="utf-8")
     assert root not in text
     assert "reports" in text
+
+
+def test_svg_ids_do_not_depend_on_last_digits_of_the_layout(tmp_path: Path) -> None:
+    # matplotlib names clip paths by a hash of full-precision coordinates; two clones once
+    # drew the same figure with ids differing only by that hash: numbered ids are the same
+    import re
+
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plots.figures import _number_svg_ids, save_figure
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1], marker="o")
+    (saved,) = save_figure(fig, "test", "svg_ids", root=tmp_path, formats=("svg",))
+    plt.close(fig)
+    text = saved.read_text(encoding="utf-8")
+    assert re.search(r'clip-path="url\(#p\d{10}\)"', text)  # numbered, not hashed
+    assert not re.search(r'id="[a-z][0-9a-f]*[a-f][0-9a-f]*"', text)
+    variants = []
+    for digest in ("b6f360f17c", "0a0710986a"):  # the two ids seen for one clip path
+        svg = tmp_path / f"{digest}.svg"
+        svg.write_text(
+            f'<clipPath id="p{digest}"><rect/></clipPath><path clip-path="url(#p{digest})"/>'
+            '<path id="m1234abcd99"/><use xlink:href="#m1234abcd99"/>',
+            encoding="utf-8",
+        )
+        _number_svg_ids(svg)
+        variants.append(svg.read_text(encoding="utf-8"))
+    assert variants[0] == variants[1]
+    assert 'id="p0000000000"' in variants[0] and "url(#p0000000000)" in variants[0]
+    assert 'id="m0000000001"' in variants[0] and 'href="#m0000000001"' in variants[0]

@@ -19,6 +19,7 @@ SVG (``Date`` removed), no software version in PNG, PDF or SVG metadata, a fixed
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -175,8 +176,29 @@ def save_figure(
         for fmt in formats:
             path = out_dir / f"{name}.{fmt}"
             fig.savefig(path, format=fmt, dpi=300, metadata=_METADATA[fmt])
+            if fmt == "svg":
+                _number_svg_ids(path)
             written.append(path)
     return written
+
+
+_SVG_HASH_ID = re.compile(r'id="([a-z][0-9a-f]{10})"')
+
+
+def _number_svg_ids(path: Path) -> None:
+    """Replace matplotlib's hashed SVG ids by their order of appearance.
+
+    matplotlib names clip paths, markers and hatches by a hash of their full-precision
+    coordinates, so a last-digit difference in a layout (seen between two clones of the
+    repository) changes ids while the drawing is the same: numbered ids keep the file
+    byte-identical wherever it is built.
+    """
+    text = path.read_text(encoding="utf-8")
+    ids = dict.fromkeys(_SVG_HASH_ID.findall(text))
+    for number, old in enumerate(ids):
+        new = f"{old[0]}{number:010d}"
+        text = text.replace(f'id="{old}"', f'id="{new}"').replace(f"#{old}", f"#{new}")
+    path.write_text(text, encoding="utf-8")
 
 
 def _domain(url: object) -> str | None:

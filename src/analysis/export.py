@@ -22,7 +22,6 @@ to a temporary name and renamed, after all of them were written; nothing is left
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -34,7 +33,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis import paths, schema
+from analysis.checksums import sha256_file
 from analysis.errors import ProcessedIntegrityError, TakedownError
+from analysis.etl.verify import REBUILD
 
 CSV_FOLDER = "csv"
 """Subfolder of the CSVs and their ``datapackage.json``."""
@@ -50,15 +51,6 @@ STATA_STR_BYTES = 2045
 """Longest fixed ``str#``; longer text is written as ``strL``."""
 _STATA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 BOOLEAN_LABELS = {0: "false", 1: "true"}
-REBUILD = "run `make data` (takedowns etl)"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_processed(processed: Path | None = None) -> tuple[dict[str, pa.Table], dict]:
@@ -91,7 +83,7 @@ def read_processed(processed: Path | None = None) -> tuple[dict[str, pa.Table], 
         if not path.is_file():
             raise ProcessedIntegrityError(path, f"is missing; {REBUILD}")
         recorded = str(resource.get("hash", "")).removeprefix("sha256:")
-        if _sha256(path) != recorded:
+        if sha256_file(path) != recorded:
             raise ProcessedIntegrityError(
                 path, f"differs from the sha256 in datapackage.json (altered); {REBUILD}"
             )
@@ -285,7 +277,7 @@ def export_tables(out_dir: Path, processed: Path | None = None) -> list[Path]:
                 temp = final.with_name(final.name + tag)
                 pending.append((temp, final))
                 writer(table, arrow, temp)
-                hashes[final.name] = _sha256(temp)
+                hashes[final.name] = sha256_file(temp)
         descriptor = csv_package(list(tables), package, hashes)
         final = folders[".csv"] / "datapackage.json"
         temp = final.with_name(final.name + tag)

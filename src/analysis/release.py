@@ -22,7 +22,6 @@ permissions (0644), fixed compression.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import re
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis import __version__, paths
+from analysis.checksums import sha256_file
 from analysis.errors import TakedownError
 
 DATASET_NAME = "takedown-dynamics"
@@ -156,15 +156,6 @@ def _bibtex_block(entry: dict[str, Any], key: str) -> str:
 
 
 # --------------------------------------------------------------------------- building
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of the file at ``path``."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 

@@ -9,7 +9,6 @@ the ETL would write.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -20,17 +19,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from analysis import __version__, schema
+from analysis.checksums import sha256_file
 from analysis.errors import ProcessedIntegrityError
 
 REBUILD = "run `make data` (takedowns etl)"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _regular(path: Path) -> bool:
@@ -86,7 +78,7 @@ def check_processed(
                 path, f"is missing (listed in datapackage.json); {REBUILD}"
             )
         recorded = str(resource.get("hash", "")).removeprefix("sha256:")
-        actual = _sha256(path)
+        actual = sha256_file(path)
         if actual != recorded:
             raise ProcessedIntegrityError(
                 path,

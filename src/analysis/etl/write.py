@@ -20,7 +20,6 @@ import ctypes
 import datetime as dt
 import errno
 import fcntl
-import hashlib
 import json
 import math
 import os
@@ -39,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis import __version__, schema
+from analysis.checksums import sha256_file
 from analysis.errors import EtlLockedError, ProcessedFolderError
 from analysis.etl.build import Tables, build_tables
 
@@ -99,10 +99,6 @@ def to_arrow(frame: pd.DataFrame, table: schema.Table, metadata: Mapping[str, st
     return pa.Table.from_arrays(arrays, schema=arrow_schema)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_tables(frames: Mapping[str, pd.DataFrame], folder: Path, raw_sha256: str) -> None:
     """Write ``frames`` as Parquet plus ``datapackage.json`` and ``README.md`` into ``folder``."""
     metadata = {
@@ -120,7 +116,7 @@ def write_tables(frames: Mapping[str, pd.DataFrame], folder: Path, raw_sha256: s
         pq.write_table(
             arrow, path, use_dictionary=dictionary_columns(table) or False, **PARQUET_OPTIONS
         )
-        hashes[table.path] = _sha256(path)
+        hashes[table.path] = sha256_file(path)
         counts[name] = arrow.num_rows
     package = schema.datapackage(names, __version__, raw_sha256, hashes)
     (folder / "datapackage.json").write_text(

@@ -254,17 +254,11 @@ def _checked_column_map(
 def _checked_keep(
     keep_columns: tuple[str, ...] | list[str], frame: pd.DataFrame, file: Path, known: set[str]
 ) -> list[str]:
-    from analysis.ingest.messages import IDENTIFYING_NAME
+    from analysis.ingest.messages import refuse_identifying_covariates
 
     keep = list(keep_columns)
+    refuse_identifying_covariates(keep, known, file)
     for column in keep:
-        if column in known or IDENTIFYING_NAME.search(column):
-            raise IngestError(
-                "this column cannot be kept as a covariate (it is an identifier, a time, or "
-                "may hold handles, titles or names); keep only non-identifying covariates",
-                file=file,
-                column=column,
-            )
         if column not in frame.columns:
             raise IngestError(
                 f"covariate to keep not found; found {list(frame.columns)}",

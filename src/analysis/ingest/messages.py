@@ -80,6 +80,7 @@ import glob
 import gzip
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -476,15 +477,30 @@ def _checked_memory_limit(limit: str) -> str:
     return text
 
 
-def _check_keep_columns(keep: tuple[str, ...], names: MessageLogColumns) -> tuple[str, ...]:
-    reserved = {names.channel_id, names.timestamp, names.forwarded_from, names.message_id}
+def refuse_identifying_covariates(
+    keep: Iterable[str], reserved: set[str], file: str | Path | None = None
+) -> None:
+    """Refuse covariates that are input columns of the table or look identifying.
+
+    Raises
+    ------
+    IngestError
+        Naming the column: it is an id, a time or another input column (``reserved``), or
+        its name suggests handles, titles or names (:data:`IDENTIFYING_NAME`).
+    """
     for column in keep:
         if column in reserved or IDENTIFYING_NAME.search(column):
             raise IngestError(
-                "this column cannot be kept as a covariate (it is an identifier or may hold "
-                "handles, titles or names); keep only non-identifying covariates",
+                "this column cannot be kept as a covariate (it is an identifier, a time, or "
+                "may hold handles, titles or names); keep only non-identifying covariates",
+                file=file,
                 column=column,
             )
+
+
+def _check_keep_columns(keep: tuple[str, ...], names: MessageLogColumns) -> tuple[str, ...]:
+    reserved = {names.channel_id, names.timestamp, names.forwarded_from, names.message_id}
+    refuse_identifying_covariates(keep, reserved)
     return keep
 
 

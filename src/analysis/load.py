@@ -3,6 +3,8 @@
 >>> from analysis import load
 >>> figs = load.figures()                      # doctest: +SKIP
 >>> load.series(platform="telegram", metric="bots_and_channels_banned")  # doctest: +SKIP
+>>> load.study_results(metric="share_suspended_within")  # doctest: +SKIP
+>>> load.figure("EU43-2019")["value"]                     # doctest: +SKIP
 
 Vocabulary columns are pandas categoricals (with every term as a category, so
 empty groups show), numbers are nullable ``Float64``/``Int64``, flags are
@@ -17,6 +19,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from analysis import paths, schema
+from analysis.errors import TakedownError
+
+
+class UnknownFigureError(TakedownError, KeyError):
+    """A figure id that no processed table holds."""
+
+    def __str__(self) -> str:  # KeyError would print the repr of the message
+        return str(self.args[0]) if self.args else ""
 
 
 def _read(name: str, processed: Path | None = None) -> pd.DataFrame:
@@ -111,3 +121,100 @@ def isiswatch_daily(processed: Path | None = None) -> pd.DataFrame | None:
     """Daily ISIS Watch bans from a channel export, or None when no export was built."""
     path = (processed or paths.processed_dir()) / schema.ISISWATCH_DAILY.path
     return _read("isiswatch_daily", processed) if path.is_file() else None
+
+
+def study_results(
+    platform: str | list[str] | None = None,
+    target: str | list[str] | None = None,
+    metric: str | list[str] | None = None,
+    *,
+    include_derived: bool = True,
+    processed: Path | None = None,
+) -> pd.DataFrame:
+    """Published measurements of account and channel dynamics, with provenance.
+
+    One row per study result (share suspended within ``horizon_days``, lifespans,
+    re-creations, population sizes...) with ``cohort``, ``sample_size``, ``denominator``,
+    ``url``, ``quote`` and ``check_status``; rows with ``derived`` true are computed by
+    :mod:`analysis.etl.studies` from the figures listed in ``derived_from``.
+
+    Parameters
+    ----------
+    platform, target, metric
+        Keep only these terms (a term or a list of terms).
+    include_derived
+        Keep the derived rows (default) or only the transcribed ones.
+    processed
+        Folder to read from (default ``data/processed``).
+    """
+    frame = _filter(
+        _read("study_results", processed), platform=platform, target=target, metric=metric
+    )
+    if not include_derived:
+        frame = frame[~frame["derived"].astype(bool)].reset_index(drop=True)
+    return frame
+
+
+FIGURE_FIELDS = (
+    "figure_id",
+    "document_id",
+    "platform",
+    "target",
+    "metric",
+    "subset",
+    "value",
+    "value_low",
+    "value_high",
+    "unit",
+    "qualifier",
+    "rate_per",
+    "period_start",
+    "period_end",
+    "period_kind",
+    "url",
+    "quote",
+    "check_status",
+    "source_kind",
+    "cohort",
+    "horizon_days",
+    "sample_size",
+    "denominator",
+    "derived",
+    "study",
+)
+"""Fields of :func:`figure`'s answer (missing ones are ``<NA>``)."""
+
+
+def figure(figure_id: str, processed: Path | None = None) -> pd.Series:
+    """One figure by id, from ``figures`` (with its document) or ``study_results``.
+
+    The answer has :data:`FIGURE_FIELDS`: the value with its bounds, unit, qualifier and
+    rate, the period, the URL and quote it was seen with, and for study results the cohort,
+    horizon, sample size and denominator.  Derived study results (``derived`` true, no
+    quote) are found too.  This is how a model reads a published number: by id, so the
+    number in ``data/raw`` is the only copy.
+
+    Raises
+    ------
+    UnknownFigureError
+        If no figure or study result has this id.
+    """
+    figs = figures(with_documents=True, processed=processed)
+    hit = figs[figs["figure_id"] == figure_id]
+    studies = study_results(processed=processed)
+    study_hit = studies[studies["figure_id"] == figure_id]
+    if hit.empty and study_hit.empty:
+        raise UnknownFigureError(
+            f"no figure or study result with id {figure_id!r} in "
+            f"{processed or paths.processed_dir()} (figures.parquet, study_results.parquet)"
+        )
+    row: dict[str, object] = {name: pd.NA for name in FIGURE_FIELDS}
+    row["derived"] = False
+    if not hit.empty:
+        row.update({k: v for k, v in hit.iloc[0].items() if k in FIGURE_FIELDS})
+    if not study_hit.empty:
+        extra = study_hit.iloc[0]
+        for name in FIGURE_FIELDS:
+            if name in extra.index and (hit.empty or pd.isna(row[name])):
+                row[name] = extra[name]
+    return pd.Series(row, name=figure_id, dtype=object)

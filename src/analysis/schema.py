@@ -382,10 +382,113 @@ ISISWATCH_DAILY = Table(
     primary_key=("date",),
 )
 
+STUDY_RESULTS = Table(
+    name="study_results",
+    title="Published measurements of account and channel dynamics",
+    description=(
+        "One row per published study result on how long extremist accounts and channels last "
+        "and how fast they come back (shares suspended within a horizon, lifespans, "
+        "re-creations, population sizes), with horizon, cohort, sample size and denominator "
+        "as fields. Rows transcribed from a document are also figures (same figure_id); rows "
+        "with derived = true are computed by analysis.etl.studies from other rows and are "
+        "not figures."
+    ),
+    fields=(
+        F("figure_id", "string", "Stable identifier (the figure's id, or '<id>-derived')."),
+        F("document_id", "string", "Document the result was transcribed from (or derived from)."),
+        F("family", "string", "Source family (folder under data/raw)."),
+        F("study", "string", "Short citation of the study (authors, year, title)."),
+        F("platform", "string", "Platform studied.", vocabulary="platform"),
+        F("target", "string", "Whose accounts or channels.", vocabulary="target"),
+        F(
+            "cohort",
+            "string",
+            "The group the number describes (e.g. 'pro-IS accounts', 'channels created after "
+            "the 2019 action day'), as the study defines it.",
+        ),
+        F("metric", "string", "What is measured.", vocabulary="metric"),
+        F(
+            "subset",
+            "string",
+            "Part of the metric (e.g. organic posts); null for the whole.",
+            required=False,
+        ),
+        F("value", "number", "Point value (midpoint for a range; the bound for more/less than)."),
+        F("value_low", "number", "Lower end implied by the qualifier.", required=False),
+        F("value_high", "number", "Upper end implied by the qualifier.", required=False),
+        F("unit", "string", "Unit of value (percent is 0-100).", vocabulary="unit"),
+        F("qualifier", "string", "Qualifier of the value as written.", vocabulary="qualifier"),
+        F(
+            "rate_per",
+            "string",
+            "Null, or day/week/month/year for a stated rate.",
+            required=False,
+            vocabulary="rate_per",
+        ),
+        F(
+            "horizon_text",
+            "string",
+            "The horizon as written ('two days', 'three months', '30 days'): 'within t' for "
+            "survival points, the observation window for window shares.",
+            required=False,
+        ),
+        F(
+            "horizon_days",
+            "number",
+            "Derived from horizon_text: days (a month is 30.4375 days, a year 365.25). "
+            "Required for share_suspended_within.",
+            required=False,
+            unit="days",
+        ),
+        F(
+            "sample_size",
+            "integer",
+            "Number of accounts or channels in the cohort, as published (null when not "
+            "published; a derived row may give it).",
+            required=False,
+        ),
+        F(
+            "denominator",
+            "string",
+            "For shares: of whom the share is taken.",
+            required=False,
+            vocabulary="denominator",
+        ),
+        *_PERIOD_FIELDS,
+        F("derived", "boolean", "True when computed by code from other rows (never typed in raw)."),
+        F(
+            "derived_from",
+            "string",
+            "Figure ids a derived row is computed from, ';'-separated.",
+            required=False,
+        ),
+        F("derivation", "string", "The formula of a derived row, in words.", required=False),
+        F(
+            "quote",
+            "string",
+            "Verbatim quote (at most 25 words); null for derived rows.",
+            required=False,
+        ),
+        F("url", "string", "URL of the page the number was seen on."),
+        F("source_kind", "string", "Primary page or copy.", vocabulary="source_kind"),
+        F("check_status", "string", "Seen in a stored copy or not.", vocabulary="check_status"),
+        F(
+            "conflict_ids",
+            "string",
+            "Ids of rows of the conflicts table naming this figure, ';'-separated.",
+            required=False,
+        ),
+        F("notes", "string", "Caveats, definitions, arithmetic.", required=False),
+    ),
+    primary_key=("figure_id",),
+    foreign_keys=(ForeignKey(("document_id",), "documents", ("document_id",)),),
+)
+
 TABLES: Mapping[str, Table] = {
-    t.name: t for t in (DOCUMENTS, FIGURES, SERIES, CONFLICTS, ACTION_DAYS, ISISWATCH_DAILY)
+    t.name: t
+    for t in (DOCUMENTS, FIGURES, SERIES, CONFLICTS, ACTION_DAYS, STUDY_RESULTS, ISISWATCH_DAILY)
 }
-CORE_TABLES = ("documents", "figures", "series", "conflicts", "action_days")
+CORE_TABLES = ("documents", "figures", "series", "conflicts", "action_days", "study_results")
 
 
 VOCABULARY_ARROW_TYPE = pa.dictionary(pa.int32(), pa.string())

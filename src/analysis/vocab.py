@@ -86,7 +86,17 @@ METRICS = MappingProxyType(
         "change_percent": "Signed relative change against a stated earlier period (percent).",
         "increase_percent": "Rise against a stated earlier period, as a positive percent ('up 60%'); the subset says of what.",
         "decrease_percent": "Fall against a stated earlier period, as a positive percent ('a 20 percent decline'); the subset says of what.",
-        "mean_channel_lifespan": "Mean lifespan of channels in a cohort (a time; CREST 2021).",
+        "mean_lifespan": "Mean lifespan of the accounts or channels of a cohort, from creation (or first sighting) to removal or last activity, as the study measures it (a time). Whether still-open lifetimes were included is in the notes.",
+        "median_lifetime": "Median lifetime of the accounts or channels of a cohort (a time); 'most lasted fewer than t days' is a median below t.",
+        "share_suspended_within": "Share of a cohort suspended or removed within horizon_days of its creation (or of entering the study): one point of the cumulative-removal curve (percent). The denominator field says of whom.",
+        "share_suspended": "Share of a cohort or sample suspended or removed by the end of the study's observation window (percent), not within a per-account horizon; horizon_days is the window length where stated.",
+        "share_suspended_per_day": "Share of a monitored list of accounts suspended on an average day (percent).",
+        "accounts_created": "New accounts created by the studied population during the period, whether or not by users whose earlier account was removed.",
+        "accounts_recreated": "New accounts created by users whose earlier account was suspended (re-created, 'resurgent' accounts).",
+        "population_size": "Estimated number of accounts or channels of a population active at once or over the stated period (a stock estimate, not a flow of removals).",
+        "accounts_studied": "Accounts in a study's sample or dataset (the denominator of its shares).",
+        "channels_studied": "Channels and groups in a study's sample or dataset (the denominator of its shares).",
+        "mean_followers": "Mean number of followers per account in a studied network (audience, context).",
         "mean_posts_per_day": "Mean posts per day per channel in a cohort (context).",
         "share_percent": "A share of a stated total (percent); the notes say of what.",
         "other_count": "A context count that fits no takedown metric; the notes say what it counts.",
@@ -148,6 +158,14 @@ SOURCE_KINDS = MappingProxyType(
     }
 )
 
+DENOMINATORS = MappingProxyType(
+    {
+        "cohort": "Share of every account or channel of the cohort (sample_size of them).",
+        "removed_only": "Share among the accounts or channels of the cohort that were eventually removed (conditional on removal).",
+        "unclear": "The source's wording does not say whether the share is of the whole cohort or of the removed ones only; read both ways (see notes).",
+    }
+)
+
 CHECK_STATUSES = MappingProxyType(
     {
         "checked": "The number and quote were seen in a stored copy of the page at url.",
@@ -166,6 +184,7 @@ VOCABULARIES = MappingProxyType(
         "rate_per": RATE_PER,
         "source_kind": SOURCE_KINDS,
         "check_status": CHECK_STATUSES,
+        "denominator": DENOMINATORS,
     }
 )
 
@@ -181,6 +200,7 @@ SPELLINGS = MappingProxyType(
             "al-qaeda": "al_qaeda",
             "hay'at tahrir al-sham": "hts",
         },
+        "metric": {"mean_channel_lifespan": "mean_lifespan"},
         "qualifier": {
             "over": "more_than",
             "nearly": "about",

@@ -44,9 +44,13 @@ from analysis.etl.raw import (
     short,
 )
 from analysis.etl.series import select_series
+from analysis.etl.studies import STUDY_COLUMNS, build_study_results, study_fields
 
 PERCENT_METRICS = frozenset(
     {
+        "share_suspended_within",
+        "share_suspended",
+        "share_suspended_per_day",
         "removal_rate",
         "proactive_rate",
         "share_before_first_post",
@@ -58,7 +62,7 @@ PERCENT_METRICS = frozenset(
 )
 SIGNED_METRICS = frozenset({"change_percent"})
 UNBOUNDED_PERCENT_METRICS = frozenset({"change_percent", "increase_percent"})
-TIME_METRICS = frozenset({"median_time_to_removal", "mean_channel_lifespan"})
+TIME_METRICS = frozenset({"median_time_to_removal", "mean_lifespan", "median_lifetime"})
 TIME_UNITS = frozenset({"hours", "minutes", "days"})
 ISO_COUNTRY = re.compile(r"^[A-Z]{2}$")
 FUTURE_TOLERANCE_DAYS = 2
@@ -85,6 +89,7 @@ class Tables:
     action_days: pd.DataFrame
     series: pd.DataFrame
     conflicts: pd.DataFrame
+    study_results: pd.DataFrame
 
     raw_sha256: str = ""
     """Hash of exactly the raw files read (:func:`analysis.etl.raw.raw_tree_sha256`)."""
@@ -99,6 +104,7 @@ class Tables:
             "series": self.series,
             "conflicts": self.conflicts,
             "action_days": self.action_days,
+            "study_results": self.study_results,
         }
 
 
@@ -262,7 +268,11 @@ def _check_plausible(row: RawRow, unit: str, numbers: tuple[float | None, ...]) 
 
 
 def _figure_record(
-    row: RawRow, family: str, documents: dict[str, dict], limit: dt.date | None = None
+    row: RawRow,
+    family: str,
+    documents: dict[str, dict],
+    limit: dt.date | None = None,
+    study: dict[str, dict] | None = None,
 ) -> dict:
     figure_id = row.get("figure_id")
     if not FIGURE_ID_PATTERN.match(figure_id):
@@ -312,6 +322,9 @@ def _figure_record(
     per_day_value = per_day(quantity.value, period, rate) if unit == "count" else None
     if per_day_value is not None:
         _check_plausible(row, unit, (per_day_value,))
+    fields = study_fields(row, family, metric, unit)
+    if fields is not None and study is not None:
+        study[figure_id] = fields
     return {
         "figure_id": figure_id,
         "document_id": document_id,
@@ -342,9 +355,16 @@ def _figure_record(
 
 
 def read_figures(
-    families: list[Path] | tuple[Path, ...], documents: pd.DataFrame, today: dt.date | None = None
+    families: list[Path] | tuple[Path, ...],
+    documents: pd.DataFrame,
+    today: dt.date | None = None,
+    study: dict[str, dict] | None = None,
 ) -> pd.DataFrame:
-    """Read and check every ``figures.csv`` (each must hold at least one figure)."""
+    """Read and check every ``figures.csv`` (each must hold at least one figure).
+
+    ``study``, when given, receives the study fields of every study result by figure id
+    (see :mod:`analysis.etl.studies`).
+    """
     limit = latest_allowed_date(today)
     docs = {r["document_id"]: r for r in documents.to_dict("records")}
     records = []
@@ -352,7 +372,8 @@ def read_figures(
     for family in families:
         path = family / "figures.csv"
         before = len(records)
-        for row in read_rows(path, FIGURE_COLUMNS, FIGURE_REQUIRED, FIGURE_OPTIONAL):
+        optional = FIGURE_OPTIONAL + STUDY_COLUMNS
+        for row in read_rows(path, FIGURE_COLUMNS, FIGURE_REQUIRED, optional):
             figure_id = row.get("figure_id")
             if figure_id in seen:
                 first = seen[figure_id]
@@ -360,7 +381,7 @@ def read_figures(
                     "figure_id", f"a unique id (already used at {first.file}, line {first.line})"
                 )
             seen[figure_id] = row
-            records.append(_figure_record(row, family.name, docs, limit))
+            records.append(_figure_record(row, family.name, docs, limit, study))
         if len(records) == before:
             raise _no_rows(
                 path,
@@ -477,11 +498,13 @@ def build_tables(raw: Path, *, today: dt.date | None = None) -> Tables:
     layout = discover(raw)
     with ReadRecorder(raw) as recorder:
         documents = read_documents(layout.families, today)
-        figures = read_figures(layout.families, documents, today)
+        study: dict[str, dict] = {}
+        figures = read_figures(layout.families, documents, today, study)
         action_days = read_action_days(layout.action_days, documents, figures, today)
         sources = documents.set_index("document_id")[["source_kind", "published_date"]]
         series = select_series(figures, sources)
         conflicts = find_conflicts(figures, layout.documented_conflicts)
+        study_results = build_study_results(figures, study, documents, conflicts)
     read = dict(recorder.read)
     for export in layout.exports:  # read by analysis.ingest.isiswatch in extra_tables
         read[export.relative_to(raw).as_posix()] = read_bytes(export)
@@ -497,4 +520,6 @@ def build_tables(raw: Path, *, today: dt.date | None = None) -> Tables:
     recorder.read = read
     orphans = orphan_documents(documents, figures, action_days)
     notes = tuple(f"document {doc!r} is cited by no figure and no action day" for doc in orphans)
-    return Tables(documents, figures, action_days, series, conflicts, recorder.sha256(), notes)
+    return Tables(
+        documents, figures, action_days, series, conflicts, study_results, recorder.sha256(), notes
+    )

@@ -59,8 +59,15 @@ def _relative_difference(a: float, b: float) -> float:
     return 0.0 if scale == 0 else abs(a - b) / scale
 
 
-def _record(kind: str, a: pd.Series, b_ids: str, b_period: str, b_value: float,
-            compatible: bool, description: str) -> dict:
+def _record(
+    kind: str,
+    a: pd.Series,
+    b_ids: str,
+    b_period: str,
+    b_value: float,
+    compatible: bool,
+    description: str,
+) -> dict:
     return {
         "conflict_id": f"{kind}:{a['figure_id']}:{b_ids}",
         "kind": kind,
@@ -88,7 +95,11 @@ def _same_key(figures: pd.DataFrame) -> list[dict]:
                 continue
             out.append(
                 _record(
-                    "same_key", a, b["figure_id"], _period(b), b["value"],
+                    "same_key",
+                    a,
+                    b["figure_id"],
+                    _period(b),
+                    b["value"],
                     intervals_overlap(_interval(a), _interval(b)),
                     f"{a['figure_id']} says {a['value_text']!r}, {b['figure_id']} says "
                     f"{b['value_text']!r} for the same {a['metric']} and period",
@@ -117,7 +128,11 @@ def _nested_decrease(counts: pd.DataFrame) -> list[dict]:
             high_long = _interval(long)[1]
             out.append(
                 _record(
-                    "nested_decrease", long, short["figure_id"], _period(short), short["value"],
+                    "nested_decrease",
+                    long,
+                    short["figure_id"],
+                    _period(short),
+                    short["value"],
                     low_short <= high_long,
                     f"{long['figure_id']} ({long['value_text']!r} to {long['period_end']}) is "
                     f"smaller than {short['figure_id']} ({short['value_text']!r} to "
@@ -142,7 +157,11 @@ def _month_to_date(counts: pd.DataFrame) -> list[dict]:
                 continue
             out.append(
                 _record(
-                    "month_to_date_differs", b, a["figure_id"], _period(a), a["value"],
+                    "month_to_date_differs",
+                    b,
+                    a["figure_id"],
+                    _period(a),
+                    a["value"],
                     b["value"] >= a["value"],
                     f"month-to-date counts of the same month differ: {b['figure_id']} "
                     f"({b['value_text']!r} to {b['period_end']}) and {a['figure_id']} "
@@ -193,7 +212,9 @@ def _sum_vs_total(counts: pd.DataFrame) -> list[dict]:
                     continue
                 out.append(
                     _record(
-                        "sum_vs_total", total, ids,
+                        "sum_vs_total",
+                        total,
+                        ids,
                         f"{chain['period_start'].min().isoformat()}/"
                         f"{chain['period_end'].max().isoformat()}",
                         parts_sum,
@@ -234,8 +255,9 @@ def documented_conflicts(path: Path, figures: pd.DataFrame) -> list[dict]:
         # values on different scales (a monthly rate against a yearly total) are not compared
         compatible = same_scale and intervals_overlap(_interval(a), _interval(b))
         out.append(
-            _record("documented", a, b_id, _period(b), b["value"], compatible,
-                    row.get("description"))
+            _record(
+                "documented", a, b_id, _period(b), b["value"], compatible, row.get("description")
+            )
         )
     return out
 

@@ -42,8 +42,8 @@ Qualifiers (one at most, before the number)
     ``almost``, ``some``, ``roughly``, ``circa``, ``ca.``, ``c.``, ``close to``,
     ``an estimated``, ``estimated``, ``~``, ``≈``;
     more_than: ``more than``, ``over``, ``just over``, ``well over``, ``in excess of``,
-    ``upwards of``, ``above``, ``greater than``, ``>``;
-    at_least: ``at least``, ``no fewer than``, ``no less than``, ``a minimum of``,
+    ``upwards of``, ``above``, ``greater than`` (also ``probably greater than``), ``>``;
+    at_least: ``at least``, ``no fewer than``, ``no less than``, ``a minimum of``, ``at a minimum``,
     ``≥``, ``>=``; a trailing ``+`` or ``or more`` (``26,000+``);
     less_than: ``less than``, ``fewer than``, ``under``, ``just under``, ``below``, ``<``;
     at_most: ``at most``, ``up to``, ``no more than``, ``a maximum of``, ``≤``, ``<=``;
@@ -152,12 +152,15 @@ _PREFIXES: dict[str, str] = {
     "upwards of": "more_than",
     "above": "more_than",
     "greater than": "more_than",
+    "probably greater than": "more_than",
     ">": "more_than",
     # at_least
     "at least": "at_least",
     "no fewer than": "at_least",
     "no less than": "at_least",
     "a minimum of": "at_least",
+    "at a minimum,": "at_least",
+    "at a minimum": "at_least",
     "≥": "at_least",
     ">=": "at_least",
     # less_than

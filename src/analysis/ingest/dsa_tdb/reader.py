@@ -1,0 +1,241 @@
+"""Streaming reader of DSA Transparency Database dump files: nested zips to Arrow batches.
+
+A published day is ``sor-<platform>-<date>-<version>.zip``, holding inner archives
+``...-<part>.csv.zip``, each holding CSV parts ``...-<part>-<chunk>.csv``. Nothing is
+unzipped to disk: the inner archives are opened inside the outer one and every CSV part is
+parsed as a stream by :func:`pyarrow.csv.open_csv` into record batches of text columns.
+Plain ``.csv`` parts, inner ``.csv.zip`` archives and Parquet chunks written by ``dsa-tdb``
+are read too.
+
+Malformed records (a field count different from the header's) are skipped and counted per
+part; their record numbers are found by a second, exact pass over that part only (Python's
+:mod:`csv`), so the manifest can name them. A part that ends inside a record (truncated
+file), a header with an unknown column or without a required one, and a damaged archive stop
+the run with :class:`DsaTdbError` naming the file (and the record where one is known).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from analysis.errors import IngestError
+from analysis.ingest.dsa_tdb.layout import (
+    KNOWN_COLUMNS,
+    REQUIRED_COLUMNS,
+)
+
+BLOCK_BYTES = 16 << 20
+"""Bytes of CSV parsed per Arrow batch (peak memory is a few of these per part)."""
+
+READ_COLUMNS = REQUIRED_COLUMNS + ("territorial_scope",)
+
+
+class DsaTdbError(IngestError):
+    """A DSA Transparency Database dump cannot be read (layout, vocabulary, dates...)."""
+
+
+class DsaTdbVocabularyError(DsaTdbError):
+    """A dump uses a term outside the known vocabulary of its era."""
+
+
+@dataclass
+class PartStats:
+    """What one CSV part held: for reconciliation with the dump's own counts."""
+
+    name: str
+    records: int = 0
+    malformed: int = 0
+    malformed_records: list[int] = field(default_factory=list)
+    header: tuple[str, ...] = ()
+
+    @property
+    def valid(self) -> int:
+        return self.records - self.malformed
+
+
+@dataclass
+class CsvPart:
+    """One CSV part of a dump, openable as a binary stream any number of times."""
+
+    name: str
+    open: Callable[[], IO[bytes]]
+
+
+def sha1_check(path: Path) -> str | None:
+    """Compare ``path`` with its published ``<path>.sha1``; return the digest or None.
+
+    Raises
+    ------
+    DsaTdbError
+        The digest file exists and does not match (a damaged or truncated download).
+    """
+    digest_file = path.with_name(path.name + ".sha1")
+    if not digest_file.exists():
+        return None
+    expected = digest_file.read_text(encoding="ascii").split()[0].lower()
+    actual = hashlib.sha1(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            actual.update(chunk)
+    if actual.hexdigest() != expected:
+        raise DsaTdbError(
+            f"SHA-1 {actual.hexdigest()} differs from the published {expected} "
+            f"({digest_file.name}): the file is damaged or truncated; download it again",
+            file=path,
+        )
+    return expected
+
+
+@contextmanager
+def csv_parts(path: Path) -> Iterator[list[CsvPart]]:
+    """The CSV parts of one dump file (outer zip, inner ``.csv.zip`` or ``.csv``), in order."""
+    path = Path(path)
+    with ExitStack() as stack:
+        try:
+            if path.suffix == ".csv":
+                yield [CsvPart(path.name, lambda: path.open("rb"))]
+                return
+            outer = stack.enter_context(zipfile.ZipFile(path))
+            parts: list[CsvPart] = []
+            for member in sorted(outer.namelist()):
+                if member.endswith(".zip"):
+                    inner = stack.enter_context(zipfile.ZipFile(outer.open(member)))
+                    for chunk in sorted(inner.namelist()):
+                        if chunk.endswith(".csv"):
+                            parts.append(
+                                CsvPart(
+                                    f"{path.name}!{member}!{chunk}",
+                                    lambda inner=inner, chunk=chunk: inner.open(chunk),
+                                )
+                            )
+                elif member.endswith(".csv"):
+                    parts.append(
+                        CsvPart(
+                            f"{path.name}!{member}",
+                            lambda member=member: outer.open(member),
+                        )
+                    )
+        except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as error:
+            raise DsaTdbError(
+                f"damaged or truncated archive ({error}); download it again", file=path
+            ) from None
+        if not parts:
+            raise DsaTdbError("archive holds no CSV part", file=path)
+        yield parts
+
+
+def read_header(part: CsvPart) -> tuple[str, ...]:
+    """The header of a CSV part, checked against the published columns."""
+    with part.open() as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        header = next(csv.reader(text), None)
+    if not header:
+        raise DsaTdbError("empty CSV part (no header)", file=part.name, row=1)
+    unknown = [c for c in header if c not in KNOWN_COLUMNS]
+    if unknown:
+        raise DsaTdbError(
+            "unknown column in the header: the dump layout changed; check the dsa-tdb "
+            "documentation and update analysis.ingest.dsa_tdb.layout",
+            file=part.name,
+            row=1,
+            column=unknown[0],
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise DsaTdbError(
+            "required column missing from the header", file=part.name, row=1, column=missing[0]
+        )
+    return tuple(header)
+
+
+def exact_malformed_records(part: CsvPart, n_columns: int) -> tuple[list[int], bool]:
+    """Record numbers (1 = first data record) whose field count is wrong; and whether the
+    part ends inside a quoted field or without a final newline (a truncated part)."""
+    bad: list[int] = []
+    with part.open() as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        reader = csv.reader(text, strict=True)
+        next(reader, None)
+        try:
+            for number, row in enumerate(reader, start=1):
+                if len(row) != n_columns:
+                    bad.append(number)
+        except csv.Error:
+            return bad, True
+    with part.open() as raw:
+        tail = _last_byte(raw)
+    return bad, tail not in (b"\n", b"")
+
+
+def _last_byte(raw: IO[bytes]) -> bytes:
+    last = b""
+    for chunk in iter(lambda: raw.read(1 << 20), b""):
+        last = chunk[-1:]
+    return last
+
+
+def arrow_batches(part: CsvPart, header: tuple[str, ...], stats: PartStats) -> Iterator[pa.RecordBatch]:
+    """Stream a CSV part as Arrow batches of the columns the aggregation reads."""
+    wanted = [c for c in READ_COLUMNS if c in header]
+    malformed = [0]
+
+    def skip(_row: object) -> str:
+        malformed[0] += 1
+        return "skip"
+
+    try:
+        with part.open() as raw:
+            reader = pacsv.open_csv(
+                raw,
+                read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=True),
+                parse_options=pacsv.ParseOptions(
+                    newlines_in_values=True, invalid_row_handler=skip
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: pa.string() for c in header},
+                    include_columns=wanted,
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                ),
+            )
+            for batch in reader:
+                stats.records += batch.num_rows
+                yield batch
+    except (pa.ArrowInvalid, zipfile.BadZipFile, EOFError, zlib.error) as error:
+        raise DsaTdbError(f"cannot parse the CSV part ({error})", file=part.name) from None
+    stats.records += malformed[0]
+    stats.malformed = malformed[0]
+
+
+def parquet_batches(path: Path, stats: PartStats) -> Iterator[pa.RecordBatch]:
+    """Batches of a Parquet chunk written by ``dsa-tdb`` (columns cast to text)."""
+    try:
+        handle = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DsaTdbError(f"cannot read the Parquet file ({error})", file=path) from None
+    names = tuple(handle.schema_arrow.names)
+    stats.header = names
+    unknown = [c for c in names if c not in KNOWN_COLUMNS]
+    if unknown:
+        raise DsaTdbError("unknown column", file=path, column=unknown[0])
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise DsaTdbError("required column missing", file=path, column=missing[0])
+    wanted = [c for c in READ_COLUMNS if c in names]
+    for batch in handle.iter_batches(batch_size=1 << 18, columns=wanted):
+        columns = [batch.column(c).cast(pa.string()) for c in wanted]
+        stats.records += batch.num_rows
+        yield pa.RecordBatch.from_arrays(columns, names=wanted)

@@ -192,8 +192,16 @@ def process_dump_file(
             for batch in parquet_batches(path, stats):
                 batch = _normalise_parquet_batch(con, batch)
                 _process_batch(
-                    con, batch, stats, path.name, era, accepted_terms, unknown_keywords,
-                    seen, scope, selected,
+                    con,
+                    batch,
+                    stats,
+                    path.name,
+                    era,
+                    accepted_terms,
+                    unknown_keywords,
+                    seen,
+                    scope,
+                    selected,
                 )
             parts.append(stats)
         else:
@@ -203,8 +211,16 @@ def process_dump_file(
                     stats = PartStats(part.name, header=header)
                     for batch in arrow_batches(part, header, stats):
                         _process_batch(
-                            con, batch, stats, part.name, era, accepted_terms,
-                            unknown_keywords, seen, scope, selected,
+                            con,
+                            batch,
+                            stats,
+                            part.name,
+                            era,
+                            accepted_terms,
+                            unknown_keywords,
+                            seen,
+                            scope,
+                            selected,
                         )
                     if stats.malformed:
                         records, truncated = exact_malformed_records(part, len(header))

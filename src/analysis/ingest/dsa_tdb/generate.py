@@ -95,7 +95,11 @@ def _statements(day: date, n: int, rng: np.random.Generator, terrorist_share: fl
             spec = _json_list(["KEYWORD_ILLEGAL_ORGANIZATIONS"])
         else:
             category = categories[int(rng.integers(len(categories)))]
-            spec = _json_list([keywords[int(rng.integers(len(keywords)))]]) if rng.random() < 0.5 else ""
+            spec = (
+                _json_list([keywords[int(rng.integers(len(keywords)))]])
+                if rng.random() < 0.5
+                else ""
+            )
         u = rng.random(8)
         scope_pick = rng.random()
         territorial = (
@@ -115,7 +119,7 @@ def _statements(day: date, n: int, rng: np.random.Generator, terrorist_share: fl
         created = datetime(day.year, day.month, day.day) + timedelta(seconds=seconds)
         rows.append(
             {
-                "uuid": "%032x" % int(rng.integers(0, 2**62)),
+                "uuid": f"{int(rng.integers(0, 2**62)):032x}",
                 "decision_visibility": _json_list(["DECISION_VISIBILITY_CONTENT_REMOVED"])
                 if u[0] < 0.8
                 else "",
@@ -144,7 +148,7 @@ def _statements(day: date, n: int, rng: np.random.Generator, terrorist_share: fl
                     "AUTOMATED_DECISION_NOT_AUTOMATED",
                 )[int(u[7] * 3)],
                 "platform_name": platform[i],
-                "platform_uid": "synthetic-%d" % int(rng.integers(0, 2**40)),
+                "platform_uid": f"synthetic-{int(rng.integers(0, 2**40))}",
                 "created_at": created.strftime("%Y-%m-%d %H:%M:%S"),
             }
         )
@@ -218,10 +222,14 @@ def generate_dumps(
                         k = part * chunks_per_part + chunk
                         chunk_rows = rows[bounds[k] : bounds[k + 1]]
                         total = len(chunk_rows) + malformed_per_chunk
-                        positions = sorted(
-                            int(p) + 1
-                            for p in rng.choice(total, size=malformed_per_chunk, replace=False)
-                        ) if malformed_per_chunk else []
+                        positions = (
+                            sorted(
+                                int(p) + 1
+                                for p in rng.choice(total, size=malformed_per_chunk, replace=False)
+                            )
+                            if malformed_per_chunk
+                            else []
+                        )
                         name = f"{stem}-{part:05d}-{chunk:05d}.csv"
                         inner.writestr(name, _csv_bytes(header, chunk_rows, positions))
                         full_name = f"{outer_path.name}!{stem}-{part:05d}.csv.zip!{name}"

@@ -67,8 +67,10 @@ def completeness(
     last = max(dump_days)
     have = {d.isoformat() for d in dump_days}
     cdfs = filing_lag_cdf(filing, last)
-    keys = daily[["decision_day", "platform"]].drop_duplicates().sort_values(
-        ["decision_day", "platform"]
+    keys = (
+        daily[["decision_day", "platform"]]
+        .drop_duplicates()
+        .sort_values(["decision_day", "platform"])
     )
     shares, partial, missing = [], [], []
     for decision_day, platform in keys.itertuples(index=False):

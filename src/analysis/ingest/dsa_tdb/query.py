@@ -151,9 +151,7 @@ WHERE {selection_predicate(scope)}
 """
 
 
-_DAILY_KEYS = (
-    "decision_day, platform, automated_detection, automated_decision, territorial_scope"
-)
+_DAILY_KEYS = "decision_day, platform, automated_detection, automated_decision, territorial_scope"
 
 
 def aggregation_sql(table: str, source: str = "decisions") -> str:

@@ -187,7 +187,9 @@ def _last_byte(raw: IO[bytes]) -> bytes:
     return last
 
 
-def arrow_batches(part: CsvPart, header: tuple[str, ...], stats: PartStats) -> Iterator[pa.RecordBatch]:
+def arrow_batches(
+    part: CsvPart, header: tuple[str, ...], stats: PartStats
+) -> Iterator[pa.RecordBatch]:
     """Stream a CSV part as Arrow batches of the columns the aggregation reads."""
     wanted = [c for c in READ_COLUMNS if c in header]
     malformed = [0]
@@ -201,9 +203,7 @@ def arrow_batches(part: CsvPart, header: tuple[str, ...], stats: PartStats) -> I
             reader = pacsv.open_csv(
                 raw,
                 read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=True),
-                parse_options=pacsv.ParseOptions(
-                    newlines_in_values=True, invalid_row_handler=skip
-                ),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
                 convert_options=pacsv.ConvertOptions(
                     column_types={c: pa.string() for c in header},
                     include_columns=wanted,

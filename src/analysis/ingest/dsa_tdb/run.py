@@ -251,7 +251,9 @@ def ingest_dsa_tdb(
     manifests: list[dict] = []
     tables: list[Path] = []
     show = progress if progress is not None else None
-    bar = tqdm(files, desc="dsa-tdb dumps", unit="dump", disable=not show if show is not None else None)
+    bar = tqdm(
+        files, desc="dsa-tdb dumps", unit="dump", disable=not show if show is not None else None
+    )
     for path in bar:
         manifest_path = days_dir / f"{path.name}.json"
         table_path = days_dir / f"{path.name}.parquet"

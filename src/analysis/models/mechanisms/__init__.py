@@ -1,0 +1,53 @@
+"""Mechanisms of resilience for the cat-and-mouse model (issue 16, item 4).
+
+The one-platform model of :mod:`analysis.models.catmouse` is the null model.  This subpackage
+adds what the literature says drives resilience, each with an exact stochastic engine and a
+mean field checked against it:
+
+=====================  ==============================================================
+``model``              :class:`MechanismModel`: two compartments (migration and return),
+                       channel types (frailty), time-varying creation, free initial
+                       state, audience (followers, exposure); exact linear mean field
+``capacity``           :class:`CapacityModel`: saturating enforcement (moderation
+                       capacity); Gillespie engine, mean-field *approximation*, exact
+                       stationary law where one exists
+``types_fit``          two-type mixtures: fit from lifetimes, Conway et al.'s published
+                       points (:func:`conway_points`, :func:`two_type_solutions`)
+``compartments_fit``   two-compartment fit from both platforms' daily counts
+``policy``             the policy experiments of notebook 05 rerun under each mechanism
+=====================  ==============================================================
+
+Import from the submodules (``from analysis.models.mechanisms.model import MechanismModel``);
+the names below are re-exported for convenience.  Everything simulated is synthetic.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "MechanismModel": "model",
+    "ChannelType": "model",
+    "MechanismSimulation": "model",
+    "CapacityModel": "capacity",
+    "stationary_distribution": "capacity",
+    "TypeMixture": "types_fit",
+    "conway_points": "types_fit",
+    "two_type_solutions": "types_fit",
+    "fit_two_compartments": "compartments_fit",
+    "policy_table": "policy",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'analysis.models.mechanisms' has no attribute {name!r}")
+    return getattr(import_module(f"analysis.models.mechanisms.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

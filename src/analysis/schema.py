@@ -782,6 +782,12 @@ def data_dictionary(
         "* **Conflicts are kept.** `series` picks one figure per key by a written rule and counts "
         "the alternatives; `conflicts` lists every disagreement. Nothing is silently resolved.",
         "* `per_day` and every `countries_listed`, `relative_difference` value are derived by code.",
+        "* **Study results are measurements of dynamics, not takedown counts.** "
+        "`share_suspended_within` is one point of a cumulative-removal curve (removed within "
+        "`horizon_days` of creation); `share_suspended` is the share removed by the end of a "
+        "study's window; `denominator` says whether a share is of the whole cohort or of the "
+        "removed ones only (or that the source does not say). Rows with `derived = true` are "
+        "arithmetic on published numbers (`derivation`), never published numbers themselves.",
         "",
         "## Tables",
         "",

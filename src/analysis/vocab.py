@@ -90,6 +90,7 @@ METRICS = MappingProxyType(
         "median_lifetime": "Median lifetime of the accounts or channels of a cohort (a time); 'most lasted fewer than t days' is a median below t.",
         "share_suspended_within": "Share of a cohort suspended or removed within horizon_days of its creation (or of entering the study): one point of the cumulative-removal curve (percent). The denominator field says of whom.",
         "share_suspended": "Share of a cohort or sample suspended or removed by the end of the study's observation window (percent), not within a per-account horizon; horizon_days is the window length where stated.",
+        "share_active_after": "Share of a cohort still online and active after horizon_days (percent): one point of the survival curve; 100 minus it was removed or went silent.",
         "share_suspended_per_day": "Share of a monitored list of accounts suspended on an average day (percent).",
         "accounts_created": "New accounts created by the studied population during the period, whether or not by users whose earlier account was removed.",
         "accounts_recreated": "New accounts created by users whose earlier account was suspended (re-created, 'resurgent' accounts).",

@@ -51,6 +51,7 @@ PERCENT_METRICS = frozenset(
         "share_suspended_within",
         "share_suspended",
         "share_suspended_per_day",
+        "share_active_after",
         "removal_rate",
         "proactive_rate",
         "share_before_first_post",

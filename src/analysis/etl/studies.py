@@ -37,9 +37,11 @@ STUDY_COLUMNS = ("study", "cohort", "horizon_text", "sample_size", "denominator"
 """Optional ``figures.csv`` columns of study results (see ``data/raw/README.md``)."""
 STUDY_FAMILIES = frozenset({"studies"})
 """Families every row of which must be a study result."""
-SHARE_METRICS = frozenset({"share_suspended_within", "share_suspended", "share_suspended_per_day"})
+SHARE_METRICS = frozenset(
+    {"share_suspended_within", "share_suspended", "share_suspended_per_day", "share_active_after"}
+)
 """Shares: they need a ``denominator``."""
-HORIZON_METRICS = frozenset({"share_suspended_within"})
+HORIZON_METRICS = frozenset({"share_suspended_within", "share_active_after"})
 """Survival points: they need a horizon."""
 DAYS_PER_UNIT = {
     "minute": 1 / 1440,
@@ -73,7 +75,7 @@ def parse_horizon(text: str) -> float:
     n = 1.0 if n_text in ("a", "an", "one") else float(NUMBER_WORDS.get(n_text, n_text))
     if n <= 0:
         raise ValueError(text)
-    return round(n * DAYS_PER_UNIT[match.group("unit")], 6)
+    return n * DAYS_PER_UNIT[match.group("unit")]
 
 
 def study_fields(row: RawRow, family: str, metric: str, unit: str) -> dict | None:
@@ -221,7 +223,10 @@ def _derived_rows(base: pd.DataFrame) -> list[dict]:
     by_id = base.set_index("figure_id", drop=False)
     rows = []
     for spec in DERIVED:
-        missing = [s for s in (*spec.sources, spec.template) if s not in by_id.index]
+        wanted = (*spec.sources, spec.template)
+        missing = sorted(set(wanted) - set(by_id.index))
+        if len(missing) == len(set(wanted)):
+            continue  # none of its sources in this tree (a partial raw tree, e.g. in tests)
         if missing:
             raise RawDataError(
                 None,

@@ -12,6 +12,8 @@ Subcommands::
     takedowns ingest channels  TABLE.csv|.parquet  -o OUT.parquet [--link-successors]
     takedowns ingest messages  LOG.parquet|DIR|GLOB -o OUT.parquet [--inactivity-days 30]
     takedowns ingest isiswatch result.json          -o OUT.parquet|.csv
+    takedowns ingest dsa-tdb   DUMPS... -o OUT_FOLDER [--scope keyword|category]
+                               [--engine duckdb|spark] [--force]
 
 Hashing needs a secret key in ``$TAKEDOWNS_HASH_KEY`` (or the variable named by
 ``--hash-key-env``); without one the command stops and says how to create one.  ``--demo-key``
@@ -55,6 +57,19 @@ times: ISO 8601 text, --time-format text, Parquet timestamps, or numbers with --
 censoring: with the inactivity rule every row gets detection_horizon = observation_end -
   inactivity_days (see `takedowns ingest messages --help`).
 key: export TAKEDOWNS_HASH_KEY=$(python -c "import secrets; print(secrets.token_hex(32))")
+"""
+
+
+_DSA_HELP = """\
+input: the daily dumps as published (sor-<platform>-<YYYY-MM-DD>-<full|light>.zip with their
+  .sha1 files, or CSV parts, or Parquet with the dump's text columns). Nothing is unzipped to
+  disk (the spark engine streams parts into a scratch folder, one at a time).
+output folder: daily.parquet, completeness.parquet (recent days flagged partial),
+  delay_quantiles.parquet, delay_survival.parquet (right-truncated, not censored),
+  filing_lag.parquet, files.parquet (records and malformed records per CSV part),
+  manifest.json; days/ keeps per-dump work so a re-run resumes (--force re-reads).
+errors: a damaged archive, an unknown column, a term outside the vocabulary, a bad date or a
+  truncated part stop the run naming the file and record; no output table is written.
 """
 
 
@@ -119,7 +134,7 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
     parser
         The ``ingest`` sub-parser of the project CLI (or a stand-alone parser).
     """
-    sub = parser.add_subparsers(dest="ingest_kind", metavar="{channels,messages,isiswatch}")
+    sub = parser.add_subparsers(dest="ingest_kind", metavar="{channels,messages,isiswatch,dsa-tdb}")
     sub.required = True
     raw = argparse.RawDescriptionHelpFormatter
 
@@ -209,6 +224,45 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
 
     isiswatch = sub.add_parser("isiswatch", help="Telegram ISIS Watch JSON export -> daily series")
     _common(isiswatch, times=False)
+
+    dsa = sub.add_parser(
+        "dsa-tdb",
+        help="EU DSA Transparency Database dumps -> terrorist-content daily series and delays",
+        epilog=_DSA_HELP,
+        formatter_class=raw,
+    )
+    dsa.add_argument("inputs", nargs="+", help="dump files or folders (sor-*-full|light.zip)")
+    dsa.add_argument("-o", "--output", required=True, help="output folder")
+    dsa.add_argument(
+        "--scope",
+        choices=("keyword", "category"),
+        default="keyword",
+        help="keyword: KEYWORD_TERRORIST_CONTENT (default); category: the whole "
+        "public-security category too",
+    )
+    dsa.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
+    dsa.add_argument(
+        "--spark-master", default="local[2]", help="Spark master URL (default local[2])"
+    )
+    dsa.add_argument("--force", action="store_true", help="re-read dumps already done")
+    dsa.add_argument(
+        "--accept-terms",
+        type=_keep,
+        default=[],
+        help="comma-separated vocabulary terms to accept beyond the known lists",
+    )
+    dsa.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit (default 1GB)")
+    dsa.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="label every output synthetic (for generated dumps)",
+    )
+    dsa.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: when standard error is a terminal)",
+    )
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -330,6 +384,34 @@ def _run(args: argparse.Namespace) -> int:
         write_table_atomic(series, args.output)
         print(report.summary(), file=sys.stderr)
         print(f"wrote {len(series)} rows to {args.output}", file=sys.stderr)
+        return 0
+    if kind == "dsa-tdb":
+        from analysis.ingest.dsa_tdb import ingest_dsa_tdb
+
+        manifest = ingest_dsa_tdb(
+            args.inputs,
+            args.output,
+            scope=args.scope,
+            engine=args.engine,
+            force=args.force,
+            accepted_terms=args.accept_terms,
+            synthetic=args.synthetic,
+            progress=args.progress,
+            memory_limit=args.memory_limit,
+            spark_master=args.spark_master,
+        )
+        print(
+            f"read {manifest['records']} records from {len(manifest['dumps'])} dumps "
+            f"({manifest['malformed']} malformed, skipped); selected {manifest['selected']} "
+            f"statements ({manifest['scope_definition']}); wrote {args.output}",
+            file=sys.stderr,
+        )
+        if manifest["unknown_keywords"]:
+            print(
+                "note: keywords outside the known lists (kept, not selected): "
+                + ", ".join(manifest["unknown_keywords"]),
+                file=sys.stderr,
+            )
         return 0
     raise ValueError(f"unknown ingest kind {kind!r}")  # argparse prevents this
 

@@ -33,24 +33,39 @@ import pandas as pd
 
 PARTIAL_THRESHOLD = 0.99
 LAG_WINDOW_DAYS = 30
+MIN_LAG_STATEMENTS = 200
+"""Platforms with fewer statements than this use the filing lags of all platforms pooled."""
 
 
 def _day(text: str) -> date:
     return date.fromisoformat(text)
 
 
+def _cdf(rows: pd.DataFrame, cutoff: str) -> pd.Series | None:
+    old = rows[rows["decision_day"] <= cutoff]
+    use = old if old["statements"].sum() > 0 else rows
+    counts = use.groupby("filing_lag_days")["statements"].sum().sort_index()
+    counts = counts[counts.index >= 0]
+    if counts.sum() == 0:
+        return None
+    return counts.cumsum() / counts.sum()
+
+
 def filing_lag_cdf(filing: pd.DataFrame, last_dump: date) -> dict[str, pd.Series]:
-    """Per platform: cumulative share of statements filed within k days of the decision."""
+    """Per platform: cumulative share of statements filed within k days of the decision.
+
+    Estimated from decision days at least ``LAG_WINDOW_DAYS`` before the last dump when there
+    are any (else from all days: then long lags are under-represented); platforms with fewer
+    than ``MIN_LAG_STATEMENTS`` statements get the pooled distribution of all platforms.
+    """
     cutoff = (last_dump - timedelta(days=LAG_WINDOW_DAYS)).isoformat()
+    pooled = _cdf(filing, cutoff)
     out: dict[str, pd.Series] = {}
     for platform, rows in filing.groupby("platform", sort=True):
-        old = rows[rows["decision_day"] <= cutoff]
-        use = old if old["statements"].sum() > 0 else rows
-        counts = use.groupby("filing_lag_days")["statements"].sum().sort_index()
-        counts = counts[counts.index >= 0]
-        if counts.sum() == 0:
-            continue
-        out[str(platform)] = counts.cumsum() / counts.sum()
+        own = _cdf(rows, cutoff) if rows["statements"].sum() >= MIN_LAG_STATEMENTS else None
+        chosen = own if own is not None else pooled
+        if chosen is not None:
+            out[str(platform)] = chosen
     return out
 
 

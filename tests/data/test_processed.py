@@ -34,7 +34,7 @@ MIN_FIGURES_PER_FAMILY = {
     "gifct": 15,
     "germany_bka": 9,
     "crest_research": 8,
-    "studies": 33,
+    "studies": 38,
     "eu_tco": 2,
     "meta_cser_data": 258,
     "tco_transparency_reports": 31,

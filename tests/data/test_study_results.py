@@ -14,7 +14,7 @@ from analysis import load, paths, schema
 from analysis.errors import TakedownError
 from analysis.load import UnknownFigureError
 
-MIN_STUDY_ROWS = 45
+MIN_STUDY_ROWS = 49
 """Floor, not a target: raise it when you add study results."""
 STUDIES_REQUIRED = (  # issue 11: at least these studies are in the table
     "Berger & Morgan 2015",

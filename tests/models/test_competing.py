@@ -208,3 +208,20 @@ def test_errors_are_loud() -> None:
         FineGray().fit(df.assign(e=0.1), "t", "cause", 1, covariates=["z"], entry_col="e")
     with pytest.raises(ModelError, match="constant"):
         FineGray().fit(df.assign(k=1.0), "t", "cause", 1, covariates=["z", "k"])
+
+
+def test_plots_return_axes() -> None:
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    t, cause, entry = two_causes(np.random.default_rng(9), 200, entry_max=5.0)
+    for model in (AalenJohansen(), CauseSpecificHazard()):
+        ax = model.fit(t, cause, entry=entry).plot()
+        assert len(ax.get_lines()) == 2 and ax.get_legend() is not None
+        plt.close(ax.figure)
+    fg = FineGray().fit(fine_gray_data(np.random.default_rng(9), 200), "t", "cause", 1, ["z"])
+    ax = fg.plot()
+    assert ax.get_xscale() == "log"
+    plt.close(ax.figure)

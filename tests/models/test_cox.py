@@ -231,3 +231,23 @@ def test_errors() -> None:
         CoxPH().fit(df.assign(x1=df["x1"].where(df.index != 3)), "stop", "event", COV)
     with pytest.raises(ModelError, match="collinear"):
         CoxPH().fit(df.assign(x3=2 * df["x1"]), "stop", "event", [*COV, "x3"])
+
+
+def test_plots_return_axes() -> None:
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.models.aft import AFTRegression
+
+    df = daily_cox_data(np.random.default_rng(8), 200)
+    for model in (
+        CoxPH().fit(df, "stop", "event", COV),
+        AFTRegression().fit(df, "stop", "event", COV),
+    ):
+        ax = model.plot()
+        assert ax.get_xscale() == "log" and len(ax.get_yticks()) == 2
+        plt.close(ax.figure)
+    stat, p = CoxPH().fit(df, "stop", "event", COV).likelihood_ratio_test()
+    assert stat > 0 and 0 <= p < 0.05

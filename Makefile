@@ -10,6 +10,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 export MPLBACKEND := agg
+# notebooks run at once by `make figures` (outputs do not depend on it)
+JOBS   ?= 2
+KERNEL := takedown-dynamics
 
 .DEFAULT_GOAL := help
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
@@ -17,7 +20,7 @@ PIP_TOOLS := pip-tools==7.6.2
 CFFCONVERT := cffconvert==2.0.0
 CFF_TOOLS := $(VENV)/cff-tools
 
-.PHONY: help all env data validate figures export release cff-check test test-slow lint lab bench audit lock clean
+.PHONY: help all env kernel data validate figures docs docs-test export release cff-check test test-slow lint lab bench audit lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,6 +31,7 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --require-hashes -r requirements-dev.lock
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))" >/dev/null
 	touch $(STAMP)
 
 env: $(STAMP) ## create .venv with the pinned dependencies and the package
@@ -38,8 +42,19 @@ data: env ## rebuild data/processed from data/raw (byte-identical; atomic)
 validate: env ## check data/raw and that data/processed is up to date
 	$(BIN)/takedowns validate
 
-figures: env ## execute every notebook into reports/figures, reports/numbers, reports/html
-	$(BIN)/takedowns figures
+kernel: env ## register the project kernel for your own Jupyter too (--user)
+	$(BIN)/python -m ipykernel install --user --name $(KERNEL) --display-name "Python ($(KERNEL))"
+
+figures: env ## execute every notebook into reports/figures, reports/numbers, reports/html (JOBS=2)
+	$(BIN)/takedowns figures --jobs $(JOBS)
+
+docs: env ## documentation site into site/ (strict; gallery and reports from reports/, run make figures first)
+	$(BIN)/python -m analysis.docs_site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -f build/mkdocs.yml
+	@echo "site/index.html (serve: .venv/bin/python -m http.server -d site -b 127.0.0.1)"
+
+docs-test: env ## browser test of site/ with headless Chromium (screenshots in build/screenshots)
+	TAKEDOWNS_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests/docs
 
 export: env ## CSV and Stata copies of data/processed into OUT (default dist/export)
 	$(BIN)/takedowns export --out $(or $(OUT),dist/export)
@@ -63,9 +78,9 @@ test-slow: env ## the slow validations too (CI coverage simulations)
 lint: env ## ruff
 	$(BIN)/ruff check src tests benchmarks
 
-lab: env ## open JupyterLab on notebooks/ with the project kernel registered
-	$(BIN)/python -m ipykernel install --sys-prefix --name takedown-dynamics --display-name "Python (takedown-dynamics)"
-	$(BIN)/jupyter lab notebooks/
+lab: env ## JupyterLab rooted at the repository, opening notebooks/ (project kernel; outputs to build/scratch)
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))" >/dev/null
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
 
 bench: env ## benchmarks, printed as ratios against named baselines
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
@@ -85,5 +100,5 @@ lock: ## regenerate both locks with hashes from pyproject.toml (pip-compile; nee
 	rm -rf $(VENV)/lock-tools
 
 clean: ## remove generated reports, releases and caches (keeps .venv and data/processed)
-	rm -rf reports dist .pytest_cache .ruff_cache benchmarks/.cache
+	rm -rf reports dist site build .pytest_cache .ruff_cache benchmarks/.cache
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

@@ -77,11 +77,27 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
-    from analysis.reports import run_notebooks
+    import time
+    from collections import Counter
 
-    written = run_notebooks(names=args.notebook or None, fast=args.fast, output_root=args.reports)
-    for path in written:
-        print(path)
+    from analysis.runner import relative_to_repo, run_notebooks
+
+    start = time.perf_counter()
+    written = run_notebooks(
+        names=args.notebook or None,
+        fast=args.fast,
+        output_root=args.reports,
+        jobs=args.jobs,
+        progress=lambda line: print(line, flush=True),
+    )
+    root = Path(args.reports).resolve()
+    kinds = Counter(p.relative_to(root).parts[0] for p in written if p.is_relative_to(root))
+    where = relative_to_repo(root)
+    summary = ", ".join(f"{where}/{kind}/ {n} files" for kind, n in sorted(kinds.items()))
+    print(f"wrote {summary} in {time.perf_counter() - start:.1f} s")
+    if args.list:
+        for path in written:
+            print(relative_to_repo(path))
     return 0
 
 
@@ -136,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     fig.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
     fig.add_argument("--fast", action="store_true", help="small parameters (tests)")
     fig.add_argument("--reports", type=Path, default=paths.reports_dir(), help="output root")
+    fig.add_argument(
+        "--jobs", type=int, default=1, help="notebooks run at once (outputs do not depend on it)"
+    )
+    fig.add_argument("--list", action="store_true", help="list every file written")
     fig.set_defaults(func=_cmd_figures)
 
     sim = sub.add_parser("simulate", help="simulate channels (synthetic data)")

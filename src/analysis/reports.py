@@ -1,19 +1,22 @@
-"""Execute the notebooks headlessly into ``reports/`` (``takedowns figures``, ``make figures``).
+"""Numbers the notebooks quote, and notebook hygiene; running lives in :mod:`analysis.runner`.
 
-Each ``notebooks/NN_topic.ipynb`` is executed with papermill (parameters injected into the
-cell tagged ``parameters``) on the ``python3`` kernel of the current interpreter, and
+Each ``notebooks/NN_topic.ipynb`` is executed headlessly by :mod:`analysis.runner`
+(``takedowns figures``, ``make figures``) and
 
 * writes its figures itself, with :func:`analysis.plots.save_figure`, to
-  ``reports/figures/<notebook>/<name>.png|pdf|svg``;
+  ``<root>/figures/<notebook>/<name>.png|pdf|svg``;
 * writes every number its prose quotes, with :func:`write_numbers`, to
-  ``reports/numbers/<notebook>.json`` (sorted keys, rounded floats: byte-identical), each
+  ``<root>/numbers/<notebook>.json`` (sorted keys, rounded floats: byte-identical), each
   with its unit, where it comes from (figure ids and document URLs, whole tables, synthetic
   simulation, or the researcher's own data), the dataset version and the raw-data hash;
-* is exported by nbconvert to ``reports/html/<notebook>.html``, headed by the dataset
-  version and raw-data hash.
+* is exported to ``<root>/html/<notebook>.html`` by :mod:`analysis.report_html` (code
+  hidden, titled, headed by the dataset version and build date).
 
-Notebooks are committed without outputs; :func:`notebooks_with_outputs` finds offenders and
-:func:`strip_outputs` cleans one.
+``<root>`` is ``reports/`` in headless runs (the runner sets :data:`OUTPUT_ENV`) and the
+scratch folder :data:`SCRATCH_DIR` in interactive runs (:func:`default_output_root`).
+
+Notebooks are committed without outputs and with the project kernel;
+:func:`notebooks_with_outputs` finds offenders and :func:`strip_outputs` cleans one.
 """
 
 from __future__ import annotations
@@ -22,8 +25,6 @@ import json
 import math
 import os
 import re
-import tempfile
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,13 +39,21 @@ from analysis import paths
 SIGNIFICANT_DIGITS = 6
 """Floats in the numbers files are rounded to this many significant digits."""
 
-KERNEL_NAME = "python3"
-"""Kernel the notebooks run on (jupyter_client maps its ``python`` to ``sys.executable``)."""
+OUTPUT_ENV = "TAKEDOWNS_REPORTS_DIR"
+"""Environment variable naming the folder notebooks write to (set by the headless runner)."""
+
+SCRATCH_DIR = "build/scratch"
+"""Where notebooks write when run interactively (no :data:`OUTPUT_ENV`): never ``reports/``."""
 
 FAST_PARAMETERS: Mapping[str, Mapping[str, Any]] = {
     "04_survival_reappearance": {"observation_days": 120},
-    "05_cat_and_mouse": {"simulation_days": 240, "n_simulations": 3, "fit_days": 120,
-                         "calibration_profile_points": 5, "recovery_bootstrap": 30},
+    "05_cat_and_mouse": {
+        "simulation_days": 240,
+        "n_simulations": 3,
+        "fit_days": 120,
+        "calibration_profile_points": 5,
+        "recovery_bootstrap": 30,
+    },
 }
 """Small sizes injected by ``fast=True`` (tests), per notebook, on top of ``fast=True``."""
 
@@ -87,9 +96,22 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} {value!r} to a numbers file")
 
 
+def default_output_root() -> Path:
+    """Folder notebooks write figures and numbers to when they pass ``root=None``.
+
+    ``$TAKEDOWNS_REPORTS_DIR`` when set (the headless runner, ``make figures``, sets it to
+    ``reports/``), else the scratch folder :data:`SCRATCH_DIR` of the repository: running a
+    notebook in JupyterLab never overwrites the canonical reports.
+    """
+    env = os.environ.get(OUTPUT_ENV)
+    if env:
+        return Path(env) if os.path.isabs(env) else paths.repo_root() / env
+    return paths.repo_root() / SCRATCH_DIR
+
+
 def numbers_path(notebook: str, root: str | Path | None = None) -> Path:
-    """Path of ``reports/numbers/<notebook>.json``."""
-    return Path(root or paths.reports_dir()) / "numbers" / f"{notebook}.json"
+    """Path of ``<root>/numbers/<notebook>.json`` (root: :func:`default_output_root`)."""
+    return Path(root or default_output_root()) / "numbers" / f"{notebook}.json"
 
 
 # --------------------------------------------------------------------------- provenance
@@ -140,15 +162,21 @@ def from_figures(
 
     ``synthetic=True``: a simulation calibrated on (or seeded with) these published figures.
     """
-    return Source("synthetic" if synthetic else "dataset", figure_ids=_ids(figure_ids),
-                  tables=tuple(tables))
+    return Source(
+        "synthetic" if synthetic else "dataset", figure_ids=_ids(figure_ids), tables=tuple(tables)
+    )
 
 
-def from_documents(document_ids: Iterable[Any] | str, *, figure_ids: Any = None,
-                   tables: Sequence[str] = ()) -> Source:
+def from_documents(
+    document_ids: Iterable[Any] | str, *, figure_ids: Any = None, tables: Sequence[str] = ()
+) -> Source:
     """The number was computed from rows that cite these documents (e.g. action days)."""
-    return Source("dataset", figure_ids=_ids(figure_ids), document_ids=_ids(document_ids),
-                  tables=tuple(tables))
+    return Source(
+        "dataset",
+        figure_ids=_ids(figure_ids),
+        document_ids=_ids(document_ids),
+        tables=tuple(tables),
+    )
 
 
 def from_tables(*tables: str) -> Source:
@@ -231,8 +259,9 @@ def _document_urls(source: Source, processed: str | Path | None) -> list[str]:
     if unknown:
         raise ValueError(f"figure ids {unknown[:5]} are not in the figures table")
     doc_ids = set(source.document_ids) | set(
-        figures.loc[figures["figure_id"].astype(str).isin(source.figure_ids), "document_id"]
-        .astype(str)
+        figures.loc[figures["figure_id"].astype(str).isin(source.figure_ids), "document_id"].astype(
+            str
+        )
     )
     urls = documents.loc[documents["document_id"].astype(str).isin(doc_ids), "url"]
     return sorted(set(urls.dropna().astype(str)) | set(source.urls))
@@ -349,157 +378,17 @@ def number_values(notebook: str, root: str | Path | None = None) -> dict[str, An
     return {k: v["value"] for k, v in read_numbers(notebook, root)["numbers"].items()}
 
 
-# --------------------------------------------------------------------------- notebooks
-def notebook_paths(names: Sequence[str] | None = None, folder: Path | None = None) -> list[Path]:
-    """Return the notebooks ``NN_*.ipynb`` in ``folder``, optionally only ``names``.
-
-    A name may be the stem (``02_enforcement_over_time``), the file name, or the number
-    prefix (``02``).
-    """
-    folder = folder or paths.notebooks_dir()
-    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
-    if not names:
-        return found
-    chosen = []
-    for name in names:
-        stem = Path(name).stem
-        hits = [p for p in found if p.stem == stem or p.stem.split("_", 1)[0] == stem]
-        if not hits:
-            known = ", ".join(p.stem for p in found)
-            raise FileNotFoundError(f"no notebook {name!r} in {folder}; expected one of: {known}")
-        chosen.extend(h for h in hits if h not in chosen)
-    return chosen
-
-
-def notebook_parameters(
-    notebook: Path, *, fast: bool, output_root: Path, processed_dir: Path | None = None
-) -> dict[str, Any]:
-    """Parameters injected into one notebook's ``parameters`` cell."""
-    params: dict[str, Any] = {"output_root": str(output_root), "fast": bool(fast)}
-    if processed_dir is not None:
-        params["processed_dir"] = str(processed_dir)
-    if fast:
-        params.update(FAST_PARAMETERS.get(notebook.stem, {}))
-    return params
-
-
-def provenance_markdown(processed: str | Path | None = None) -> str:
-    """The line heading every HTML report: dataset name, version and raw-data hash."""
-    d = dataset_provenance(processed)
-    return (
-        f"*Dataset: {d['name']} version {d['version']} (raw data sha256 "
-        f"`{d['raw_sha256'][:16]}...`); numbers with units and sources in "
-        "`reports/numbers/`.*"
-    )
-
-
-def _export_html(executed: Path, html_path: Path, processed: str | Path | None = None) -> None:
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(executed, as_version=4)
-    header = nbformat.v4.new_markdown_cell(provenance_markdown(processed))
-    header["id"] = "dataset-provenance"
-    nb.cells.insert(0, header)
-    root = str(paths.repo_root().resolve())
-    for cell in nb.cells:  # papermill gives its injected cell a random id: fix it
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-            cell["id"] = "injected-parameters"
-            # paths inside the checkout are shown relative to it, so that the report does
-            # not depend on where the repository was cloned (byte-identical releases)
-            cell["source"] = cell["source"].replace(root + os.sep, "").replace(root, ".")
-    exporter = HTMLExporter()
-    exporter.exclude_input_prompt = False
-    body, _ = exporter.from_notebook_node(nb)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(body, encoding="utf-8")
-
-
-def run_notebook(
-    notebook: Path,
-    *,
-    fast: bool = False,
-    output_root: Path | None = None,
-    processed_dir: Path | None = None,
-    html: bool = True,
-    extra_parameters: Mapping[str, Any] | None = None,
-) -> list[Path]:
-    """Execute one notebook headlessly; return the files it wrote under ``output_root``."""
-    import papermill as pm
-
-    output_root = Path(output_root or paths.reports_dir()).resolve()
-    params = notebook_parameters(
-        notebook, fast=fast, output_root=output_root, processed_dir=processed_dir
-    )
-    params.update(extra_parameters or {})
-    before = time.time()
-    with tempfile.TemporaryDirectory(prefix="takedowns-nb-") as tmp:
-        executed = Path(tmp) / notebook.name
-        env_backup = os.environ.get("MPLBACKEND")
-        # inline figures in the HTML page; the notebook saves its files with agg either way
-        os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-        # the kernel inherits this: a fixed hash seed keeps layout floats, and so the SVG
-        # clip-path ids, identical from one run to the next
-        os.environ.setdefault("PYTHONHASHSEED", "0")
-        try:
-            pm.execute_notebook(
-                str(notebook),
-                str(executed),
-                parameters=params,
-                kernel_name=KERNEL_NAME,
-                progress_bar=False,
-                cwd=str(notebook.parent),
-            )
-        finally:
-            if env_backup is None:
-                os.environ.pop("MPLBACKEND", None)
-            else:
-                os.environ["MPLBACKEND"] = env_backup
-        written = []
-        if html:
-            html_path = output_root / "html" / f"{notebook.stem}.html"
-            _export_html(executed, html_path, processed_dir)
-            written.append(html_path)
-    figures = sorted((output_root / "figures" / notebook.stem).glob("*.*"))
-    numbers = numbers_path(notebook.stem, output_root)
-    outputs = [p for p in figures if p.stat().st_mtime >= before - 1]
-    if numbers.is_file():
-        outputs.append(numbers)
-    return outputs + written
-
-
-def run_notebooks(
-    names: Sequence[str] | None = None,
-    fast: bool = False,
-    output_root: Path | None = None,
-    *,
-    processed_dir: Path | None = None,
-    html: bool = True,
-) -> list[Path]:
-    """Execute the notebooks (all, or ``names``) and return every file written.
-
-    Parameters
-    ----------
-    names
-        Notebook stems, file names or number prefixes; ``None`` runs all in order.
-    fast
-        Inject small sizes (:data:`FAST_PARAMETERS`), for the tests.
-    output_root
-        Reports folder (default ``reports/``): ``figures/``, ``numbers/``, ``html/``.
-    processed_dir
-        Dataset folder the notebooks read (default ``data/processed``).
-    html
-        Also export each executed notebook to ``html/<notebook>.html``.
-    """
-    written: list[Path] = []
-    for notebook in notebook_paths(names):
-        written.extend(
-            run_notebook(
-                notebook, fast=fast, output_root=output_root, processed_dir=processed_dir,
-                html=html,
-            )
-        )
-    return written
+# --------------------------------------------------------------------------- running
+# The runner and the HTML export live in their own modules; their names stay importable here.
+from analysis.report_html import export_html, provenance_markdown  # noqa: E402, F401
+from analysis.runner import (  # noqa: E402, F401
+    KERNEL_NAME,
+    PROJECT_KERNEL,
+    notebook_parameters,
+    notebook_paths,
+    run_notebook,
+    run_notebooks,
+)
 
 
 # --------------------------------------------------------------------------- hygiene
@@ -514,6 +403,12 @@ def has_outputs(path: Path) -> bool:
     return False
 
 
+def has_project_kernel(path: Path) -> bool:
+    """True if the notebook at ``path`` names the project kernel in its kernelspec."""
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    return nb.get("metadata", {}).get("kernelspec", {}).get("name") == PROJECT_KERNEL["name"]
+
+
 def notebooks_with_outputs(folder: Path | None = None) -> list[Path]:
     """Notebooks in ``folder`` committed with outputs (should be empty)."""
     folder = folder or paths.notebooks_dir()
@@ -523,7 +418,8 @@ def notebooks_with_outputs(folder: Path | None = None) -> list[Path]:
 def strip_outputs(path: Path) -> bool:
     """Remove outputs, execution counts and run metadata from a notebook in place.
 
-    Returns True if the file changed.  The kernelspec is set to ``python3``.
+    Returns True if the file changed.  The kernelspec is set to the project kernel
+    (:data:`analysis.runner.PROJECT_KERNEL`).
     """
     path = Path(path)
     original = path.read_text(encoding="utf-8")
@@ -537,9 +433,26 @@ def strip_outputs(path: Path) -> bool:
     meta = nb.setdefault("metadata", {})
     meta.pop("papermill", None)
     meta.pop("widgets", None)
-    meta["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    meta["kernelspec"] = dict(PROJECT_KERNEL)
     text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
     if text != original:
         path.write_text(text, encoding="utf-8")
         return True
     return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m analysis.reports strip NOTEBOOK...``: strip outputs, set the kernel."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m analysis.reports")
+    parser.add_argument("command", choices=["strip"])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    for path in args.notebooks:
+        print(f"{path}: {'stripped' if strip_outputs(path) else 'already clean'}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,9 +1,12 @@
 """Execute every notebook headlessly with fast parameters and check what it writes.
 
-* each notebook writes its expected figures (PNG, PDF, SVG), its numbers file and its HTML;
-* a second run of one notebook gives byte-identical figures and numbers (the cheapest data
-  notebook, to keep the suite fast; ``make figures`` twice checks all of them);
-* no notebook in ``notebooks/`` is committed with outputs.
+* every notebook found in ``notebooks/`` (new ones included, without a list to update) writes
+  figures (PNG, PDF, SVG), its numbers file and a reader-grade HTML report: code hidden, the
+  notebook's heading as page title, the dataset version and build date, no absolute path;
+* notebooks 01 and 02 run with strict legends: a legend entry without a visible mark fails;
+* a second run of one notebook gives byte-identical figures, numbers and HTML (the cheapest
+  data notebook, to keep the suite fast; ``make figures`` twice checks all of them);
+* no notebook in ``notebooks/`` is committed with outputs, and each names the project kernel.
 
 The dataset is built from ``data/raw`` into a temporary folder, so the tests do not depend
 on the state of ``data/processed``.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +25,9 @@ import pytest
 from analysis import paths
 from analysis.plots import FORMATS
 from analysis.reports import (
+    PROJECT_KERNEL,
     has_outputs,
+    has_project_kernel,
     notebook_paths,
     notebooks_with_outputs,
     run_notebook,
@@ -47,6 +53,12 @@ EXPECTED_FIGURES = {
         "recovery_two_ways_synthetic",
     ],
 }
+"""Figures the notebooks must write at least (other notebooks: at least one figure)."""
+
+STRICT_LEGENDS = {"01_dataset_tour", "02_enforcement_over_time"}
+"""Notebooks run with ``TAKEDOWNS_STRICT_LEGENDS=1`` (every legend entry must be visible)."""
+
+ALL_NOTEBOOKS = [p.stem for p in notebook_paths()]
 
 
 @pytest.fixture(scope="session")
@@ -62,20 +74,53 @@ def processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _digests(root: Path, notebook: str) -> dict[str, str]:
     files = sorted((root / "figures" / notebook).glob("*.*"))
     files.append(root / "numbers" / f"{notebook}.json")
+    files.append(root / "html" / f"{notebook}.html")
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
-def test_every_notebook_is_expected() -> None:
-    assert [p.stem for p in notebook_paths()] == sorted(EXPECTED_FIGURES)
+def test_known_notebooks_are_found() -> None:
+    assert set(EXPECTED_FIGURES) <= set(ALL_NOTEBOOKS)
+    assert all(re.fullmatch(r"\d\d_[a-z0-9_]+", stem) for stem in ALL_NOTEBOOKS)
 
 
-@pytest.mark.parametrize("notebook", sorted(EXPECTED_FIGURES))
+def _check_report(html: str, notebook: Path, tmp_path: Path) -> None:
+    """A reader-grade report: titled, versioned, no code, no absolute path, offline."""
+    import nbformat
+
+    from analysis.report_html import notebook_title
+
+    assert "Traceback" not in html and "<html" in html
+    title = notebook_title(nbformat.read(notebook, as_version=4), notebook.stem)
+    import html as html_lib
+
+    from analysis.reports import dataset_provenance
+
+    page_title = html_lib.unescape(re.search(r"<title>(.*?)</title>", html).group(1))
+    assert page_title == title != "Notebook"
+    version = dataset_provenance()["version"]
+    assert f"version {version}, built from data checked up to 20" in html
+    # code hidden: no input area, no prompt; the source of a code cell does not appear
+    assert not re.search(r'class="[^"]*(jp-InputArea-editor|jp-InputPrompt)', html)
+    assert "from analysis" not in html and "In&nbsp;[" not in html
+    for root in {str(paths.repo_root().resolve()), str(tmp_path), "/home/", "/Users/"}:
+        assert root not in html, root
+    assert not re.search(r"<script[^>]+src=\"https?://", html)
+    assert not re.search(r"<link[^>]+href=\"https?://", html)
+
+
+@pytest.mark.parametrize("notebook", ALL_NOTEBOOKS)
 def test_notebook_writes_figures_numbers_and_html(
-    notebook: str, processed: Path, tmp_path: Path
+    notebook: str, processed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (path,) = notebook_paths([notebook])
+    if notebook in STRICT_LEGENDS:
+        monkeypatch.setenv("TAKEDOWNS_STRICT_LEGENDS", "1")  # the kernel inherits it
     written = run_notebook(path, fast=True, output_root=tmp_path, processed_dir=processed)
-    for name in EXPECTED_FIGURES[notebook]:
+    names = EXPECTED_FIGURES.get(notebook) or sorted(
+        {p.stem for p in (tmp_path / "figures" / notebook).glob("*.png")}
+    )
+    assert names, f"{notebook} wrote no figure"
+    for name in names:
         for fmt in FORMATS:
             figure = tmp_path / "figures" / notebook / f"{name}.{fmt}"
             assert figure.is_file() and figure.stat().st_size > 1000, figure
@@ -83,22 +128,30 @@ def test_notebook_writes_figures_numbers_and_html(
     numbers = json.loads((tmp_path / "numbers" / f"{notebook}.json").read_text())
     assert numbers and all(isinstance(k, str) for k in numbers)
     html = (tmp_path / "html" / f"{notebook}.html").read_text(encoding="utf-8")
-    assert "Traceback" not in html and "<html" in html
+    _check_report(html, path, tmp_path)
     assert not has_outputs(path), "executing must not write outputs into notebooks/"
 
 
 def test_rebuild_is_byte_identical(processed: Path, tmp_path: Path) -> None:
     (path,) = notebook_paths(["03_action_days"])
     first, second = tmp_path / "first", tmp_path / "second"
-    run_notebook(path, fast=True, output_root=first, processed_dir=processed, html=False)
-    run_notebook(path, fast=True, output_root=second, processed_dir=processed, html=False)
+    run_notebook(path, fast=True, output_root=first, processed_dir=processed)
+    run_notebook(path, fast=True, output_root=second, processed_dir=processed)
     a, b = _digests(first, path.stem), _digests(second, path.stem)
-    assert len(a) == 3 * len(EXPECTED_FIGURES[path.stem]) + 1
+    assert len(a) == 3 * len(EXPECTED_FIGURES[path.stem]) + 2
     assert a == b
 
 
 def test_no_notebook_is_committed_with_outputs() -> None:
     assert notebooks_with_outputs() == []
+
+
+def test_every_notebook_names_the_project_kernel() -> None:
+    wrong = [p.name for p in notebook_paths() if not has_project_kernel(p)]
+    assert wrong == [], (
+        f"{wrong}: kernelspec must be {PROJECT_KERNEL['name']!r}; fix with "
+        "`.venv/bin/python -m analysis.reports strip notebooks/<name>.ipynb`"
+    )
 
 
 def test_outputs_are_detected_and_stripped(tmp_path: Path) -> None:
@@ -109,17 +162,31 @@ def test_outputs_are_detected_and_stripped(tmp_path: Path) -> None:
              "source": "print(1)"},
             {"cell_type": "markdown", "id": "b", "metadata": {}, "source": "text"},
         ],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "nbformat": 4, "nbformat_minor": 5,
     }
     path = tmp_path / "99_example.ipynb"
     path.write_text(json.dumps(nb))
     assert notebooks_with_outputs(tmp_path) == [path]
+    assert not has_project_kernel(path)
     assert strip_outputs(path) is True
-    assert not has_outputs(path)
+    assert not has_outputs(path) and has_project_kernel(path)
     assert strip_outputs(path) is False
     cleaned = json.loads(path.read_text())
     assert cleaned["cells"][0]["outputs"] == [] and cleaned["cells"][0]["execution_count"] is None
-    assert cleaned["metadata"]["kernelspec"]["name"] == "python3"
+    assert cleaned["metadata"]["kernelspec"]["name"] == "takedown-dynamics"
+
+
+def test_interactive_runs_write_to_scratch_not_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis.reports import OUTPUT_ENV, default_output_root, numbers_path
+
+    monkeypatch.delenv(OUTPUT_ENV, raising=False)
+    scratch = default_output_root()
+    assert scratch == paths.repo_root() / "build" / "scratch"
+    assert scratch.resolve() != paths.reports_dir().resolve()
+    assert numbers_path("01_x") == scratch / "numbers" / "01_x.json"
+    monkeypatch.setenv(OUTPUT_ENV, "/somewhere/reports")
+    assert default_output_root() == Path("/somewhere/reports")
 
 
 def test_numbers_file_is_sorted_rounded_and_stable(tmp_path: Path) -> None:

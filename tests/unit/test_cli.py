@@ -44,3 +44,25 @@ def test_simulate_writes_a_valid_synthetic_channel_table(tmp_path: Path) -> None
     assert len(validated) > 0
     # about creation_rate / (1 - rho) channels a day are created (rho = 0.5 by default)
     assert 60 * 5 < (validated["created_at"] >= 0).sum() < 60 * 5 * 3
+
+
+def test_figures_options_and_progress_line() -> None:
+    from analysis.runner import NotebookRun, progress_line
+
+    args = build_parser().parse_args(["figures", "--notebook", "01", "--jobs", "2", "--list"])
+    assert args.jobs == 2 and args.list and args.notebook == ["01"]
+    run = NotebookRun("02_enforcement_over_time", 9.14, (Path("a"), Path("b")))
+    line = progress_line(2, 12, run)
+    assert line.startswith("[ 2/12] 02_enforcement_over_time ")
+    assert line.endswith("   9.1 s  (2 files)")
+
+
+def test_injected_parameters_hold_no_output_path(tmp_path: Path) -> None:
+    from analysis import paths
+    from analysis.runner import notebook_parameters, relative_to_repo
+
+    notebook = paths.notebooks_dir() / "01_dataset_tour.ipynb"
+    params = notebook_parameters(notebook, fast=False, processed_dir=paths.processed_dir())
+    assert params == {"fast": False, "processed_dir": str(paths.processed_dir().resolve())}
+    assert "output_root" not in notebook_parameters(notebook, fast=True)
+    assert relative_to_repo(tmp_path) == str(tmp_path)  # outside the checkout: unchanged

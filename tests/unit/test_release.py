@@ -137,25 +137,30 @@ def test_changelog_section_is_required_for_a_tag(tmp_path: Path) -> None:
 
 
 def test_html_report_does_not_depend_on_the_checkout_path(tmp_path: Path) -> None:
-    # papermill writes the absolute output paths into its injected cell; a release built
-    # from a clone elsewhere must give the same HTML bytes
+    # papermill writes absolute paths into its injected cell, and outputs may print paths: a
+    # release built from a clone elsewhere must give the same HTML bytes, and a reader must
+    # never see the builder's checkout path
     import nbformat
 
     from analysis import paths
-    from analysis.reports import _export_html
+    from analysis.report_html import export_html
 
     root = str(paths.repo_root().resolve())
     nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("# 01 · A title"))
     cell = nbformat.v4.new_code_cell(f'output_root = "{root}/reports"\nprocessed = "{root}"')
     cell["metadata"]["tags"] = ["injected-parameters"]
+    cell["outputs"] = [nbformat.v4.new_output("stream", name="stdout", text=f"{root}/reports/x\n")]
     nb.cells.append(cell)
     executed = tmp_path / "executed.ipynb"
     nbformat.write(nb, executed)
     html = tmp_path / "report.html"
-    _export_html(executed, html)
+    export_html(executed, html)
     text = html.read_text(encoding="utf-8")
     assert root not in text
-    assert "reports" in text
+    assert "reports/x" in text  # the output stays, with the repository-relative path
+    assert "<title>01 · A title</title>" in text
+    assert "output_root" not in text  # code hidden
 
 
 def test_svg_ids_do_not_depend_on_last_digits_of_the_layout(tmp_path: Path) -> None:

@@ -33,8 +33,6 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from analysis import paths
-
 STYLE_PATH = Path(__file__).with_name("house.mplstyle")
 """The matplotlib style file of the project."""
 
@@ -61,7 +59,12 @@ FOOTNOTE_FONTSIZE_PT = 5.5
 _CHAR_WIDTH_EM = 0.56  # mean advance of DejaVu Sans, in em, for wrapping the footnote
 _METADATA = {
     "png": {"Software": None},
-    "pdf": {"Creator": "takedown-dynamics", "Producer": None, "CreationDate": None, "ModDate": None},
+    "pdf": {
+        "Creator": "takedown-dynamics",
+        "Producer": None,
+        "CreationDate": None,
+        "ModDate": None,
+    },
     "svg": {"Creator": "takedown-dynamics", "Date": None},
 }
 
@@ -160,7 +163,8 @@ def save_figure(
     name
         Figure name (file stem), e.g. ``"telegram_bans_per_day"``.
     root
-        Reports folder (default ``reports/``).
+        Reports folder (default :func:`analysis.reports.default_output_root`: ``reports/``
+        in ``make figures``, the scratch folder ``build/scratch/`` in an interactive run).
     formats
         Subset of :data:`FORMATS`.
 
@@ -169,7 +173,12 @@ def save_figure(
     list of Path
         The files written.
     """
-    out_dir = Path(root or paths.reports_dir()) / "figures" / notebook
+    _check_legends(fig, f"{notebook}/{name}")
+    if root is None:
+        from analysis.reports import default_output_root
+
+        root = default_output_root()
+    out_dir = Path(root) / "figures" / notebook
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with mpl.rc_context({"svg.hashsalt": "takedown-dynamics"}):
@@ -180,6 +189,35 @@ def save_figure(
                 _number_svg_ids(path)
             written.append(path)
     return written
+
+
+STRICT_LEGENDS_ENV = "TAKEDOWNS_STRICT_LEGENDS"
+"""Set to ``1`` to make a legend entry without a visible mark an error (the tests do)."""
+
+
+def _check_legends(fig: Figure, where: str) -> None:
+    """Warn (or, strict, raise) when a legend entry has no visible mark in ``fig``."""
+    import os
+    import warnings
+
+    from analysis.plots.legend_check import (
+        FigureLegendError,
+        LegendWarning,
+        invisible_legend_entries,
+    )
+
+    bad = invisible_legend_entries(fig)
+    if not bad:
+        return
+    message = (
+        f"figure {where}: legend entries without a visible mark: {'; '.join(bad)} "
+        "(expected every legend entry to point at something drawn and not hidden)"
+    )
+    if os.environ.get(STRICT_LEGENDS_ENV) == "1":
+        raise FigureLegendError(message)
+    # an explicit location: no absolute or kernel-temporary path in the report, same bytes
+    # on every run
+    warnings.warn_explicit(message, LegendWarning, filename="analysis/plots", lineno=0)
 
 
 _SVG_HASH_ID = re.compile(r'id="([a-z][0-9a-f]{10})"')
@@ -280,6 +318,7 @@ def plot_periods(
     label: str | None = None,
     start: str = "period_start",
     end: str = "period_end",
+    ring: bool = False,
 ) -> Axes:
     """Draw one horizontal segment per period at height ``y``, with honest markers.
 
@@ -288,13 +327,25 @@ def plot_periods(
     an upward triangle marks a lower bound ("more than", "at least") and a downward
     triangle an upper bound.  ``frame`` needs ``period_start``, ``period_end``, ``y``,
     ``qualifier`` and ``is_partial_period``.
+
+    ``ring=True`` draws larger hollow markers on top (and thinner period bars), for a
+    series whose values coincide with another one already drawn: both stay visible.
     """
     if frame.empty:
         return ax
     starts = pd.to_datetime(frame[start]).to_numpy()
     ends = pd.to_datetime(frame[end]).to_numpy() + np.timedelta64(1, "D")
     values = frame[y].astype("float64").to_numpy()
-    ax.hlines(values, starts, ends, color=color, linewidth=1.6, label=label)
+    size, zorder = (40.0, 4) if ring else (14.0, 3)
+    ax.hlines(
+        values,
+        starts,
+        ends,
+        color=color,
+        linewidth=0.8 if ring else 1.6,
+        label=label,
+        zorder=zorder - 1,
+    )
     middles = starts + (ends - starts) / 2
     qualifier = frame["qualifier"].astype("string").fillna("exact").to_numpy()
     partial = frame["is_partial_period"].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -315,31 +366,62 @@ def plot_periods(
                 middles[mask],
                 values[mask],
                 marker=marker,
-                s=14,
-                facecolors=face,
+                s=size,
+                facecolors="none" if ring else face,
                 edgecolors=color,
                 linewidths=0.8,
-                zorder=3,
+                zorder=zorder,
             )
     return ax
 
 
-def marker_legend_handles(color: str = "#444444") -> list[Any]:
-    """Legend entries explaining the markers of :func:`plot_periods`."""
+def marker_legend_handles(
+    color: str = "#444444", frames: Sequence[pd.DataFrame] | None = None
+) -> list[Any]:
+    """Legend entries explaining the markers of :func:`plot_periods`.
+
+    With ``frames`` (the tables drawn), only the markers that occur in them are explained:
+    no legend entry without a mark in the figure.
+    """
     from matplotlib.lines import Line2D
 
     def handle(marker: str, face: str, text: str) -> Line2D:
         return Line2D(
-            [], [], linestyle="none", marker=marker, markersize=4, markerfacecolor=face,
-            markeredgecolor=color, label=text,
+            [],
+            [],
+            linestyle="none",
+            marker=marker,
+            markersize=4,
+            markerfacecolor=face,
+            markeredgecolor=color,
+            label=text,
         )
 
-    return [
-        handle("o", color, "complete period"),
-        handle("o", "white", "partial period (to date)"),
-        handle("^", color, "lower bound ('more than')"),
-        handle("v", color, "upper bound ('less than')"),
+    entries = [
+        ("complete", handle("o", color, "complete period")),
+        ("partial", handle("o", "white", "partial period (to date)")),
+        ("lower", handle("^", color, "lower bound ('more than')")),
+        ("upper", handle("v", color, "upper bound ('less than')")),
     ]
+    if frames is None:
+        return [h for _, h in entries]
+    present: set[str] = set()
+    for frame in frames:
+        if frame.empty:
+            continue
+        qualifier = frame["qualifier"].astype("string").fillna("exact")
+        partial = frame["is_partial_period"].astype("boolean").fillna(False).astype(bool)
+        lower = qualifier.isin(["more_than", "at_least"])
+        upper = qualifier.isin(["less_than", "at_most"])
+        if (~lower & ~upper & ~partial).any():
+            present.add("complete")
+        if partial.any():
+            present.add("partial")
+        if lower.any():
+            present.add("lower")
+        if upper.any():
+            present.add("upper")
+    return [h for kind, h in entries if kind in present]
 
 
 def format_year_axis(ax: Axes, axis: str = "x") -> Axes:
@@ -348,7 +430,7 @@ def format_year_axis(ax: Axes, axis: str = "x") -> Axes:
 
     target = ax.xaxis if axis == "x" else ax.yaxis
     locator = mdates.YearLocator(base=1)
-    low, high = (ax.get_xlim() if axis == "x" else ax.get_ylim())
+    low, high = ax.get_xlim() if axis == "x" else ax.get_ylim()
     span_years = (high - low) / 365.25
     if span_years > 8:
         locator = mdates.YearLocator(base=int(np.ceil(span_years / 8)))

@@ -1,0 +1,115 @@
+"""Every legend entry points at a visible mark (analysis.plots.legend_check, issue 14.6).
+
+Small figures with a known answer: a series hidden exactly under another, an empty proxy, a
+series outside the axes, a proxy whose colour is drawn elsewhere, a marker key; and
+save_figure's warning / strict error.  The notebooks themselves run with strict legends in
+test_notebooks.py (01 and 02).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+import pandas as pd
+import pytest
+
+matplotlib.use("agg")
+
+from analysis.plots import marker_legend_handles, new_figure, plot_periods, save_figure
+from analysis.plots.legend_check import (
+    FigureLegendError,
+    LegendWarning,
+    invisible_legend_entries,
+)
+
+
+def _close(fig) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_hidden_empty_and_outside_entries_are_found() -> None:
+    fig, ax = new_figure()
+    ax.set_title("t")
+    ax.plot([0, 1], [0, 1], color="#0072B2", lw=1.5, label="under")  # covered exactly
+    ax.plot([0, 1], [0, 1], color="#E69F00", lw=1.5, label="over")
+    ax.scatter([], [], color="#D55E00", label="empty proxy")
+    ax.plot([5], [5], "o", color="#009E73", label="outside")
+    ax.scatter([0.2], [0.8], color="#CC79A7")
+    ax.scatter([], [], color="#CC79A7", label="proxy drawn elsewhere")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend()
+    assert invisible_legend_entries(fig) == ["t: under", "t: empty proxy", "t: outside"]
+    _close(fig)
+
+
+def _periods(values: list[float], qualifier: str = "exact") -> pd.DataFrame:
+    starts = pd.to_datetime(["2018-01-01", "2018-04-01", "2018-07-01"][: len(values)])
+    return pd.DataFrame(
+        {
+            "period_start": starts,
+            "period_end": starts + pd.Timedelta(days=89),
+            "per_day": values,
+            "qualifier": qualifier,
+            "is_partial_period": False,
+        }
+    )
+
+
+def test_rings_keep_a_coinciding_series_visible() -> None:
+    """The notebook-02 panel b defect: one series drawn exactly under another."""
+    big, small = _periods([10.0, 20.0, 30.0]), _periods([10.0, 20.0])
+    fig, ax = new_figure()
+    plot_periods(ax, small, color="#0072B2", label="small")
+    plot_periods(ax, big, color="#E69F00", label="big")
+    ax.legend()
+    assert invisible_legend_entries(fig) == ["axes: small"]
+    _close(fig)
+    fig, ax = new_figure()
+    plot_periods(ax, big, color="#E69F00", label="big")
+    plot_periods(ax, small, color="#0072B2", label="small", ring=True)
+    ax.legend()
+    assert invisible_legend_entries(fig) == []
+    _close(fig)
+
+
+def test_marker_key_lists_only_markers_drawn() -> None:
+    frame = _periods([1.0, 2.0])
+    handles = marker_legend_handles(frames=[frame])
+    assert [h.get_label() for h in handles] == ["complete period"]
+    fig, ax = new_figure()
+    plot_periods(ax, frame)
+    fig.legend(handles=marker_legend_handles(), loc="outside upper center")  # all four
+    bad = invisible_legend_entries(fig)
+    assert bad == [
+        "figure legend: lower bound ('more than')",
+        "figure legend: upper bound ('less than')",
+    ]  # the hollow circle shares the circle's shape: it is explained by the drawn circles
+    _close(fig)
+
+
+def test_save_figure_warns_or_raises_in_strict_mode(tmp_path, monkeypatch) -> None:
+    fig, ax = new_figure()
+    ax.scatter([], [], color="#D55E00", label="nothing drawn")
+    ax.legend()
+    fig.text(0, 0, "Source: test.")
+    monkeypatch.delenv("TAKEDOWNS_STRICT_LEGENDS", raising=False)
+    with pytest.warns(LegendWarning, match="nothing drawn"):
+        save_figure(fig, "99_test", "legend", tmp_path, formats=("png",))
+    monkeypatch.setenv("TAKEDOWNS_STRICT_LEGENDS", "1")
+    with pytest.raises(FigureLegendError, match="99_test/legend.*nothing drawn"):
+        save_figure(fig, "99_test", "legend", tmp_path, formats=("png",))
+    _close(fig)
+
+
+def test_a_clean_figure_saves_without_warning(tmp_path) -> None:
+    fig, ax = new_figure()
+    ax.plot([0, 1], [1, 2], label="line")
+    ax.legend()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LegendWarning)
+        save_figure(fig, "99_test", "clean", tmp_path, formats=("png",))
+    _close(fig)

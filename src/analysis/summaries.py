@@ -78,8 +78,9 @@ def coverage_by_platform_year(figures: pd.DataFrame) -> pd.DataFrame:
         year=pd.to_datetime(figures["period_end"]).dt.year,
         platform=_str(figures["platform"]),
     )
-    table = frame.pivot_table(index="platform", columns="year", values="figure_id",
-                              aggfunc="count", fill_value=0)
+    table = frame.pivot_table(
+        index="platform", columns="year", values="figure_id", aggfunc="count", fill_value=0
+    )
     years = range(int(frame["year"].min()), int(frame["year"].max()) + 1)
     table = table.reindex(columns=list(years), fill_value=0)
     order = table.sum(axis=1).sort_values(ascending=False, kind="mergesort").index
@@ -95,8 +96,7 @@ def counts_in_vocabulary_order(values: pd.Series, vocabulary: str) -> pd.Series:
 
 def conflicts_by_platform(conflicts: pd.DataFrame) -> pd.DataFrame:
     """Conflicts with a readable label, sorted by platform then relative difference."""
-    frame = conflicts.assign(platform=_str(conflicts["platform"]),
-                             metric=_str(conflicts["metric"]))
+    frame = conflicts.assign(platform=_str(conflicts["platform"]), metric=_str(conflicts["metric"]))
     return frame.sort_values(["platform", "relative_difference"], kind="mergesort").reset_index(
         drop=True
     )
@@ -196,18 +196,32 @@ def daily_counts_around(
     rows = []
     for day, group in single.groupby("period_start", sort=True):
         best = group.iloc[0]
-        others = sorted({float(v) for v in group["value"].iloc[1:] if float(v) != float(best["value"])})
-        rows.append({
-            "date": pd.Timestamp(day),
-            "value": float(best["value"]),
-            "qualifier": str(best["qualifier"]),
-            "figure_id": str(best["figure_id"]),
-            "target": str(best["target"]),
-            "n_alternatives": len(group) - 1,
-            "other_values": others,
-        })
-    days = pd.DataFrame(rows, columns=["date", "value", "qualifier", "figure_id", "target",
-                                        "n_alternatives", "other_values"])
+        others = sorted(
+            {float(v) for v in group["value"].iloc[1:] if float(v) != float(best["value"])}
+        )
+        rows.append(
+            {
+                "date": pd.Timestamp(day),
+                "value": float(best["value"]),
+                "qualifier": str(best["qualifier"]),
+                "figure_id": str(best["figure_id"]),
+                "target": str(best["target"]),
+                "n_alternatives": len(group) - 1,
+                "other_values": others,
+            }
+        )
+    days = pd.DataFrame(
+        rows,
+        columns=[
+            "date",
+            "value",
+            "qualifier",
+            "figure_id",
+            "target",
+            "n_alternatives",
+            "other_values",
+        ],
+    )
     rate = same[_str(same["rate_per"]).fillna("") == "day"]
     yearly = same[(kinds == "year") & same["value_low"].notna()]
     baseline = pd.concat([rate, yearly]).drop_duplicates("figure_id")
@@ -250,8 +264,9 @@ def anchor_bans_per_day(
     The default is Telegram's ISIS Watch channel, Islamic State bots and channels banned per
     day, complete months of 2017.  Returns the median, the number of months and their span.
     """
-    rates = per_day_periods(series, platform, metric, [target], period_kinds=("month",),
-                            include_to_date=False)
+    rates = per_day_periods(
+        series, platform, metric, [target], period_kinds=("month",), include_to_date=False
+    )
     rates = rates[pd.to_datetime(rates["period_start"]).dt.year == year]
     if rates.empty:
         raise ValueError(f"no complete months of {platform}/{metric}/{target} in {year}")
@@ -315,7 +330,9 @@ def period_kind_counts(figures: pd.DataFrame) -> pd.DataFrame:
     kinds = _str(figures["period_kind"])
     complete_counts = counts_in_vocabulary_order(kinds[~partial], "period_kind")
     partial_counts = counts_in_vocabulary_order(kinds[partial], "period_kind")
-    order = [k for k in vocab.PERIOD_KINDS if k in complete_counts.index or k in partial_counts.index]
+    order = [
+        k for k in vocab.PERIOD_KINDS if k in complete_counts.index or k in partial_counts.index
+    ]
     return pd.DataFrame(
         {
             "complete": complete_counts.reindex(order, fill_value=0),
@@ -329,15 +346,17 @@ def period_kind_counts(figures: pd.DataFrame) -> pd.DataFrame:
 # modules are imported inside the functions, so that importing this module stays light.
 
 CALIBRATION_SCENARIO_LABELS = {
-    "telegram_nov2019": "Telegram ISIS Watch, Nov 2019 (A14)",
-    "crest_2018_2019": "CREST 2018 vs 2019 action days (A12, A11)",
-    "twitter_april2015": "Twitter purge, April 2015 (A8, A9, A7)",
+    "telegram_nov2019": "Telegram ISIS Watch, Nov 2019 (TG22-TG24)",
+    "crest_2018_2019": "CREST 2018 vs 2019 action days (EU42, EU43, ST10)",
+    "twitter_april2015": "Twitter purge, April 2015 (ST05, ST01, ST02)",
 }
-"""Short labels of the scenarios of :func:`analysis.models.calibration.calibrate_public_anchors`."""
+"""Short labels of the scenarios of :mod:`analysis.models.calibration_scenarios`."""
 
 CALIBRATION_PARAMETER_LABELS = {
     "baseline_bans_per_day": "baseline bans (per day)",
     "mean_lifetime_days": "mean lifetime (days)",
+    "hazard_ratio_day1": "ban hazard 22 Nov (x baseline)",
+    "hazard_ratio_day2": "ban hazard 23 Nov (x baseline)",
     "extra_hazard_day1_per_day": "extra ban hazard 22 Nov (per channel-day)",
     "extra_hazard_day2_per_day": "extra ban hazard 23 Nov (per channel-day)",
     "creation_rate_per_day": "new channels (per day)",
@@ -345,51 +364,144 @@ CALIBRATION_PARAMETER_LABELS = {
     "mean_lifetime_2019_days": "mean lifetime 2019 (days)",
     "recreation_probability": "re-creation probability",
     "population": "population (accounts)",
+    "purge_share_removed": "share removed in the purge",
     "purge_extra_hazard_per_day": "purge extra hazard (per account-day)",
     "recreation_delay_mean_days": "re-creation delay (days)",
 }
 """Readable labels, with units, of the calibrated parameters."""
 
 
+def _rounding_step(value: float, lower: float, upper: float) -> float:
+    """Rounding step: two significant digits of the interval's narrower finite half-width,
+    and never finer than two significant digits of ``value`` itself."""
+    halves = [abs(value - b) for b in (lower, upper) if np.isfinite(b) and b != value]
+    own = 10.0 ** (np.floor(np.log10(abs(value))) - 1) if value != 0 else 1.0
+    if not halves or min(halves) <= 0:
+        return own
+    return max(10.0 ** (np.floor(np.log10(min(halves))) - 1), own)
+
+
+def _with_step(value: float, step: float) -> str:
+    step = min(step, 10.0 ** (np.floor(np.log10(abs(value))) - 1)) if value != 0 else step
+    decimals = max(0, -int(np.floor(np.log10(step))))
+    return f"{round(value / step) * step:,.{decimals}f}"
+
+
+def round_to_interval(value: float, lower: float, upper: float) -> str:
+    """``value`` with the digits its interval supports: two significant digits of the
+    interval's narrower half-width, at most two significant digits of the value.
+
+    >>> round_to_interval(0.934567, 0.8264, 0.9965)
+    '0.93'
+    >>> round_to_interval(244.949, 199.94, 300.06)
+    '240'
+    """
+    value = float(value)
+    if not np.isfinite(value):
+        return "n/a"
+    return _with_step(value, _rounding_step(value, lower, upper))
+
+
 def calibration_table(results: Mapping[str, object]) -> pd.DataFrame:
-    """One row per scenario and free parameter: estimate and 95 % profile interval.
+    """One row per scenario and free parameter: identification, estimate and interval.
 
     Parameters
     ----------
     results
-        Output of :func:`analysis.models.calibration.calibrate_public_anchors` (scenario key
-        to :class:`~analysis.models.calibration.CalibrationResult`).
+        Scenario key to :class:`~analysis.models.calibration.CalibrationResult`.
 
     Returns
     -------
     pandas.DataFrame
         ``scenario``, ``scenario_label``, ``parameter``, ``parameter_label``, ``estimate``,
         ``lower``, ``upper``, ``lower_identified``, ``upper_identified`` (False: the
-        interval reaches the search bound, so the anchors do not bound the parameter on
-        that side), ``search_lower``, ``search_upper`` and ``interval`` (text: ``"≤ x"`` /
-        ``"≥ x"`` marks an unbounded side).
+        interval reaches the search bound), ``nuisance_at_bound`` (other parameters at their
+        search bound inside the interval), ``identified``, ``search_lower``,
+        ``search_upper``, ``dof`` (anchors minus free parameters), ``figure_ids``,
+        ``estimate_text`` (rounded to what the interval supports; "not identified" when the
+        parameter is not) and ``interval`` (text: ``"≤ x"`` / ``"≥ x"`` marks an unbounded
+        side).
     """
     rows = []
     for key, result in results.items():
         summary = result.summary  # type: ignore[attr-defined]
+        problem = getattr(result, "problem", None)
+        figure_ids = ";".join(problem.figure_ids) if problem is not None else ""
+        dof = getattr(result, "dof_", np.nan)
         for parameter, row in summary.iterrows():
-            low = _fmt(row["lower"]) if row["lower_identified"] else f"≤ {_fmt(row['lower'])}"
-            high = _fmt(row["upper"]) if row["upper_identified"] else f"≥ {_fmt(row['upper'])}"
-            rows.append({
-                "scenario": key,
-                "scenario_label": CALIBRATION_SCENARIO_LABELS.get(key, key),
-                "parameter": str(parameter),
-                "parameter_label": CALIBRATION_PARAMETER_LABELS.get(str(parameter), str(parameter)),
-                "estimate": float(row["estimate"]),
-                "lower": float(row["lower"]),
-                "upper": float(row["upper"]),
-                "lower_identified": bool(row["lower_identified"]),
-                "upper_identified": bool(row["upper_identified"]),
-                "search_lower": float(row["search_lower"]),
-                "search_upper": float(row["search_upper"]),
-                "interval": f"{low} to {high}",
-            })
+            low, up = float(row["lower"]), float(row["upper"])
+            lo_ok, up_ok = bool(row["lower_identified"]), bool(row["upper_identified"])
+            nuisance = str(row.get("nuisance_at_bound", ""))
+            identified = bool(row.get("identified", lo_ok and up_ok))
+            est = float(row["estimate"])
+            step = _rounding_step(est, low if lo_ok else np.nan, up if up_ok else np.nan)
+            low_text = _with_step(low, step) if lo_ok else f"≤ {_fmt(low)}"
+            up_text = _with_step(up, step) if up_ok else f"≥ {_fmt(up)}"
+            rows.append(
+                {
+                    "scenario": key,
+                    "scenario_label": CALIBRATION_SCENARIO_LABELS.get(key, key),
+                    "parameter": str(parameter),
+                    "parameter_label": CALIBRATION_PARAMETER_LABELS.get(
+                        str(parameter), str(parameter)
+                    ),
+                    "estimate": est,
+                    "lower": low,
+                    "upper": up,
+                    "lower_identified": lo_ok,
+                    "upper_identified": up_ok,
+                    "nuisance_at_bound": nuisance,
+                    "identified": identified,
+                    "search_lower": float(row["search_lower"]),
+                    "search_upper": float(row["search_upper"]),
+                    "dof": dof,
+                    "figure_ids": figure_ids,
+                    "estimate_text": round_to_interval(est, low, up)
+                    if identified
+                    else "not identified",
+                    "interval": (
+                        f"{low_text} to {up_text}"
+                        if (lo_ok or up_ok)
+                        else "not bounded by the anchors"
+                    ),
+                }
+            )
     return pd.DataFrame(rows)
+
+
+def crest_grid_recovery(
+    grid: pd.DataFrame, purge_fraction: float, shares: Sequence[float] = (0.5, 0.9)
+) -> pd.DataFrame:
+    """Expected recovery after a one-day purge at each CREST assumption-grid point.
+
+    ``grid`` is the output of
+    :func:`~analysis.models.calibration_sensitivity.assumption_grid` for
+    ``recreation_probability``; points where it is not identified get NaN (nothing is
+    computed at an unidentified point).  Recovery is a share *of the drop* (see
+    :func:`~analysis.models.calibration_sensitivity.days_to_recover`).
+    """
+    from analysis.models.calibration_sensitivity import days_to_recover
+
+    rows = grid[grid["parameter"] == "recreation_probability"].copy()
+    for q in shares:
+        rows[f"days_to_recover_{round(100 * q)}pct_of_drop"] = [
+            days_to_recover(
+                r["est_mean_lifetime_2018_days"],
+                r["est_recreation_probability"],
+                r["est_recreation_delay_mean_days"],
+                purge_fraction,
+                q,
+            )
+            if r["identified"]
+            else np.nan
+            for _, r in rows.iterrows()
+        ]
+    return rows.reset_index(drop=True)
+
+
+def anchor_figure_ids(results: Mapping[str, object]) -> dict[str, str]:
+    """``{scenario: "id;id;..."}``: the figure ids behind each calibrated scenario."""
+    return {k: ";".join(r.problem.figure_ids) for k, r in results.items()}  # type: ignore[attr-defined]
 
 
 def _fmt(value: float) -> str:
@@ -418,18 +530,29 @@ def calibrated_baseline_model(key: str, params: Mapping[str, float]) -> CatMouse
     p = dict(params)
     if key == "telegram_nov2019":
         rho = p["recreation_probability"]
-        return CatMouseModel(p["baseline_bans_per_day"] * (1 - rho), 1.0 / p["mean_lifetime_days"],
-                             rho, p["recreation_delay_mean_days"])
+        return CatMouseModel(
+            p["baseline_bans_per_day"] * (1 - rho),
+            1.0 / p["mean_lifetime_days"],
+            rho,
+            p["recreation_delay_mean_days"],
+        )
     if key == "crest_2018_2019":
-        return CatMouseModel(p["creation_rate_per_day"], 1.0 / p["mean_lifetime_2018_days"],
-                             p["recreation_probability"], p["recreation_delay_mean_days"])
+        return CatMouseModel(
+            p["creation_rate_per_day"],
+            1.0 / p["mean_lifetime_2018_days"],
+            p["recreation_probability"],
+            p["recreation_delay_mean_days"],
+        )
     if key == "twitter_april2015":
         mu0 = 1.0 / p["mean_lifetime_days"]
         rho = p["recreation_probability"]
-        return CatMouseModel(p["population"] * mu0 * (1 - rho), mu0, rho,
-                             p["recreation_delay_mean_days"])
-    raise ModelError(f"unknown calibration scenario {key!r}; expected one of "
-                     f"{sorted(CALIBRATION_SCENARIO_LABELS)}")
+        return CatMouseModel(
+            p["population"] * mu0 * (1 - rho), mu0, rho, p["recreation_delay_mean_days"]
+        )
+    raise ModelError(
+        f"unknown calibration scenario {key!r}; expected one of "
+        f"{sorted(CALIBRATION_SCENARIO_LABELS)}"
+    )
 
 
 def scenario_sustained_extra_hazard(key: str, params: Mapping[str, float]) -> float:
@@ -475,19 +598,22 @@ def calibration_implications(
         purge = Crackdown.removing_fraction(0.0, purge_fraction)
         horizon = max(3650.0, 20.0 * model.mean_lifetime_days())
         extra = scenario_sustained_extra_hazard(key, params)
-        rows.append({
-            "scenario": key,
-            "scenario_label": CALIBRATION_SCENARIO_LABELS.get(key, key),
-            "equilibrium_active": model.equilibrium_active(),
-            "mean_lifetime_days": model.mean_lifetime_days(),
-            "recreations_per_ban": model.expected_recreations_per_ban(),
-            "days_to_regain_50pct": model.time_to_regain(0.5, purge, horizon_days=horizon),
-            "days_to_regain_90pct": model.time_to_regain(0.9, purge, horizon_days=horizon),
-            "sustained_extra_hazard_per_day": extra,
-            "equilibrium_share_under_sustained": (
-                model.equilibrium_active(extra_hazard_per_day=extra) / model.equilibrium_active()
-            ),
-        })
+        rows.append(
+            {
+                "scenario": key,
+                "scenario_label": CALIBRATION_SCENARIO_LABELS.get(key, key),
+                "equilibrium_active": model.equilibrium_active(),
+                "mean_lifetime_days": model.mean_lifetime_days(),
+                "recreations_per_ban": model.expected_recreations_per_ban(),
+                "days_to_regain_50pct": model.time_to_regain(0.5, purge, horizon_days=horizon),
+                "days_to_regain_90pct": model.time_to_regain(0.9, purge, horizon_days=horizon),
+                "sustained_extra_hazard_per_day": extra,
+                "equilibrium_share_under_sustained": (
+                    model.equilibrium_active(extra_hazard_per_day=extra)
+                    / model.equilibrium_active()
+                ),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -543,7 +669,9 @@ def synthetic_daily_bans(
     from analysis.errors import ModelError
 
     if not 0 < baseline_low < baseline_high:
-        raise ModelError(f"need 0 < baseline_low < baseline_high, got {baseline_low}, {baseline_high}")
+        raise ModelError(
+            f"need 0 < baseline_low < baseline_high, got {baseline_low}, {baseline_high}"
+        )
     rng = np.random.default_rng(seed)
     dates = pd.date_range(start, end, freq="D")
     mean = 0.5 * (baseline_low + baseline_high)
@@ -558,8 +686,15 @@ def synthetic_daily_bans(
             raise ModelError(f"pulse day {day} is outside {start}..{end}")
         counts[hit] = int(round(float(value)))
         anchor |= hit
-    frame = pd.DataFrame({"date": dates, "day": np.arange(dates.size), "bans": counts,
-                          "is_published_anchor": anchor, "synthetic": True})
+    frame = pd.DataFrame(
+        {
+            "date": dates,
+            "day": np.arange(dates.size),
+            "bans": counts,
+            "is_published_anchor": anchor,
+            "synthetic": True,
+        }
+    )
     frame.attrs["synthetic"] = True
     return frame
 
@@ -596,20 +731,38 @@ def changepoints_against_truth(
     rows = []
     for t in true:
         if found.empty:
-            rows.append({"true_date": t, "detected_date": pd.NaT, "distance_days": np.nan,
-                         "within_tolerance": False})
+            rows.append(
+                {
+                    "true_date": t,
+                    "detected_date": pd.NaT,
+                    "distance_days": np.nan,
+                    "within_tolerance": False,
+                }
+            )
             continue
         gaps = (found - t).dt.days
         k = int(np.argmin(np.abs(gaps.to_numpy())))
-        rows.append({"true_date": t, "detected_date": found.iloc[k],
-                     "distance_days": float(gaps.iloc[k]),
-                     "within_tolerance": bool(abs(gaps.iloc[k]) <= tolerance_days)})
+        rows.append(
+            {
+                "true_date": t,
+                "detected_date": found.iloc[k],
+                "distance_days": float(gaps.iloc[k]),
+                "within_tolerance": bool(abs(gaps.iloc[k]) <= tolerance_days),
+            }
+        )
     for f in found:
         if true.empty or (np.abs((true - f).dt.days) > tolerance_days).all():
-            rows.append({"true_date": pd.NaT, "detected_date": f, "distance_days": np.nan,
-                         "within_tolerance": False})
-    return pd.DataFrame(rows, columns=["true_date", "detected_date", "distance_days",
-                                       "within_tolerance"])
+            rows.append(
+                {
+                    "true_date": pd.NaT,
+                    "detected_date": f,
+                    "distance_days": np.nan,
+                    "within_tolerance": False,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["true_date", "detected_date", "distance_days", "within_tolerance"]
+    )
 
 
 def true_changepoint_dates(pulse_dates: Sequence[object]) -> list[pd.Timestamp]:

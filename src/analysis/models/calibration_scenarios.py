@@ -224,7 +224,7 @@ def crest_2018_2019_problem(
     ``1/(mu_0 + h)``).  Inputs (not stated in the summary seen, varied in the assumption
     grid): the window over which "new channels" were counted, the mean re-creation delay and
     the share removed on each action day, by default CREST's fall in organic posts
-    (``removal="posts_drop"``: a proxy), or ``(share_2018, share_2019)``.
+    (``removal="posts_drop"``: a proxy), nothing (``"none"``) or ``(share_2018, share_2019)``.
 
     Four anchors for four free parameters: zero degrees of freedom.
     """
@@ -244,9 +244,15 @@ def crest_2018_2019_problem(
             _share_removed(proxy["crest_posts_change_2019"]),
         )
         removal_ids = ";".join(f.figure_id for f in proxy.values())
-    else:
+    elif removal == "none":
+        removed, removal_ids = (0.0, 0.0), "none removed on the day (assumption)"
+    elif isinstance(removal, tuple):
         removed = (float(removal[0]), float(removal[1]))
         removal_ids = "assumption"
+    else:
+        raise ModelError(
+            f"removal must be 'posts_drop', 'none' or (share_2018, share_2019), got {removal!r}"
+        )
     n18 = int(figs["crest_new_channels_2018"].value)
     n19 = int(figs["crest_new_channels_2019"].value)
     return CalibrationProblem(

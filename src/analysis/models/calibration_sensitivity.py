@@ -18,13 +18,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
 from analysis.errors import ModelError, UnidentifiedWarning
 from analysis.models.calibration import CalibrationProblem, calibrate
 from analysis.models.calibration_anchors import anchor_figures
+from analysis.models.calibration_meanfield import equilibrium_one, step_one
 from analysis.models.calibration_scenarios import crest_predict, crest_removal_proxy
 
-__all__ = ["assumption_grid", "crest_importance_sampling", "weighted_quantiles"]
+__all__ = [
+    "assumption_grid",
+    "crest_importance_sampling",
+    "days_to_recover",
+    "weighted_quantiles",
+]
 
 
 def assumption_grid(
@@ -56,7 +63,8 @@ def assumption_grid(
     pandas.DataFrame
         One row per grid point and parameter: the assumptions (as columns), ``parameter``,
         ``estimate``, ``lower``, ``upper``, ``lower_identified``, ``upper_identified``,
-        ``nuisance_at_bound``, ``identified``, ``loglik``, ``dof``, ``figure_ids``.
+        ``nuisance_at_bound``, ``identified``, ``loglik``, ``dof``, ``figure_ids`` and
+        ``est_<name>`` for every parameter (free at the maximum, fixed as given).
     """
     names = list(grid)
     rows = []
@@ -102,17 +110,20 @@ def assumption_grid(
                     "loglik": result.loglik_,
                     "dof": result.dof_,
                     "figure_ids": ";".join(problem.figure_ids),
+                    **{f"est_{k}": float(v) for k, v in result.params_.items()},
                 }
             )
     return pd.DataFrame(rows)
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, q: Sequence[float]) -> np.ndarray:
-    """Quantiles of a weighted sample (inverse of the weighted empirical CDF)."""
+    """Quantiles of a weighted sample: the smallest value whose weighted CDF reaches ``q``
+    (``numpy.quantile(..., method="inverted_cdf")`` of the sample repeated by weight)."""
     order = np.argsort(values)
     v, w = np.asarray(values)[order], np.asarray(weights)[order]
     cdf = np.cumsum(w) / w.sum()
-    return np.interp(np.asarray(q, dtype=float), cdf, v)
+    index = np.searchsorted(cdf, np.asarray(q, dtype=float) - 1e-12, side="left")
+    return v[np.minimum(index, v.size - 1)]
 
 
 def crest_importance_sampling(
@@ -211,3 +222,35 @@ def crest_importance_sampling(
         ),
     }
     return draws, summary
+
+
+def days_to_recover(
+    mean_lifetime_days: float,
+    recreation_probability: float,
+    recreation_delay_mean_days: float,
+    purge_fraction: float,
+    share_of_drop: float = 0.9,
+    horizon_days: float = 36_500.0,
+) -> float:
+    """Days after a one-day purge until the expected count has recovered a share of the drop.
+
+    The one definition used throughout notebook 05: the purge removes ``purge_fraction`` of
+    the active channels on its day (extra hazard ``-ln(1 - f)`` for one day, on top of the
+    baseline), the drop is from the level at the purge's start to the level at its end, and
+    the answer is the time from the end of the purge until the expected count is back at
+    ``trough + share_of_drop * (pre - trough)`` (as
+    :func:`analysis.summaries.expected_recovery_times`).  It does not depend on the creation
+    rate (the mean field is linear in it).  NaN when not reached within ``horizon_days``.
+    """
+    lam, mu0, rho = 1.0, 1.0 / mean_lifetime_days, recreation_probability
+    rate = 1.0 / recreation_delay_mean_days
+    x0 = equilibrium_one(lam, mu0, rho, rate)
+    x1 = step_one(x0, lam, mu0 - np.log1p(-purge_fraction), rho, rate, 1.0)
+    target = x1[0] + share_of_drop * (x0[0] - x1[0])
+
+    def gap(t: float) -> float:
+        return step_one(x1, lam, mu0, rho, rate, t)[0] - target
+
+    if gap(horizon_days) < 0:
+        return float("nan")
+    return float(optimize.brentq(gap, 0.0, horizon_days, xtol=1e-6))

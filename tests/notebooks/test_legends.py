@@ -113,3 +113,23 @@ def test_a_clean_figure_saves_without_warning(tmp_path) -> None:
         warnings.simplefilter("error", LegendWarning)
         save_figure(fig, "99_test", "clean", tmp_path, formats=("png",))
     _close(fig)
+
+
+def test_synthetic_label_follows_the_data() -> None:
+    from analysis.plots import is_synthetic, mark_synthetic, synthetic_title
+
+    real = pd.DataFrame({"channel_id": ["a", "b"]})
+    simulated = real.assign(synthetic=[True, True])  # as `takedowns simulate` writes it
+    from_csv = real.assign(synthetic=["true", "false"])  # read back from CSV as text
+    flagged = real.copy()
+    flagged.attrs["synthetic"] = True
+    assert not is_synthetic(real)
+    assert is_synthetic(simulated) and is_synthetic(from_csv) and is_synthetic(flagged)
+    assert not is_synthetic(real.assign(synthetic=[False, False]))
+    assert synthetic_title("Your channels", simulated) == "Your channels (synthetic)"
+    assert synthetic_title("Your channels (synthetic)", simulated) == "Your channels (synthetic)"
+    assert synthetic_title("Your channels", real) == "Your channels"
+    fig, ax = new_figure()
+    assert mark_synthetic(ax, simulated) and not mark_synthetic(ax, real)
+    assert [t.get_text() for t in ax.texts] == ["SYNTHETIC DATA"]
+    _close(fig)

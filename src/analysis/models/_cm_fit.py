@@ -1,6 +1,8 @@
 """Private: maximum-likelihood fitting of :class:`analysis.models.catmouse.CatMouseModel`.
 
-Observation model: each observed daily count (active at the end of the day, bans during the
+Two likelihoods (``METHODS``).  The default, ``"intensity"``, is the conditional-intensity
+likelihood of :mod:`analysis.models._cm_intensity` (sandwich Wald intervals).  The legacy
+``"independent_counts"`` observation model: each observed daily count (active at the end of the day, bans during the
 day, creations during the day) is Poisson or NB2 around the exact mean field.  Parameters are
 optimised on the log scale (rates, hazards, delay, dispersions) and the logit scale
 (re-creation probability); Wald intervals are computed there and transformed back, so they
@@ -48,9 +50,7 @@ def normalise_series(data: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
         raise ModelError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     out = pd.DataFrame()
-    out["day"] = (
-        data["day"].to_numpy(dtype=np.int64) if "day" in data else np.arange(len(data))
-    )
+    out["day"] = data["day"].to_numpy(dtype=np.int64) if "day" in data else np.arange(len(data))
     for name, spellings in _ALIASES.items():
         for s in spellings:
             if s in data:
@@ -86,7 +86,9 @@ class _Problem:
     ) -> None:
         unknown = set(fixed) - set(BASE_PARAMS)
         if unknown:
-            raise ModelError(f"unknown fixed parameter(s) {sorted(unknown)}; expected {BASE_PARAMS}")
+            raise ModelError(
+                f"unknown fixed parameter(s) {sorted(unknown)}; expected {BASE_PARAMS}"
+            )
         if likelihood not in ("poisson", "negbin"):
             raise ModelError(f"likelihood must be 'poisson' or 'negbin', got {likelihood!r}")
         self.model_cls = model_cls
@@ -130,7 +132,10 @@ class _Problem:
     def model(self, theta: np.ndarray) -> CatMouseModel:
         p = self.natural(theta)
         cds = tuple(
-            replace(cd, extra_hazard_per_day=p.get(f"extra_hazard_per_day[{k}]", cd.extra_hazard_per_day))
+            replace(
+                cd,
+                extra_hazard_per_day=p.get(f"extra_hazard_per_day[{k}]", cd.extra_hazard_per_day),
+            )
             for k, cd in enumerate(self.crackdowns)
         )
         return self.model_cls(
@@ -196,6 +201,11 @@ def _derived(model: CatMouseModel) -> dict[str, float]:
         "expected_recreations_per_ban": model.expected_recreations_per_ban(),
     }
 
+
+METHODS = ("intensity", "independent_counts")
+"""Likelihoods of :meth:`CatMouseModel.fit`: ``"intensity"`` (default, conditional intensity,
+:mod:`analysis.models._cm_intensity`) and ``"independent_counts"`` (legacy: every daily count
+independent around the mean field; its intervals are too narrow, issue 12)."""
 
 _LOG_DISPERSION_BOUNDS = (-10.0, 5.0)
 UNIDENTIFIED_CI_RATIO = 100.0
@@ -286,9 +296,12 @@ def fit_catmouse(
     confidence: float,
     seed: Any,
     initial_active: float | str = "equilibrium",
+    method: str = "intensity",
 ) -> CatMouseFit:
     from analysis.models.catmouse import CatMouseFit
 
+    if method not in METHODS:
+        raise ModelError(f"method must be one of {METHODS}, got {method!r}")
     series = normalise_series(data)
     if initial_active == "observed":
         initial_active = observed_initial_active(series)
@@ -299,11 +312,43 @@ def fit_catmouse(
             "initial_active must be 'equilibrium', 'observed' or a number >= 0; got "
             f"{initial_active!r}"
         )
-    problem = _Problem(
-        model_cls, series, crackdowns, fixed, likelihood, recreation_cost_factor,
-        recreation_delay_shape, fit_crackdown_hazards, initial_active,
-    )
-    guess = _default_start(problem, start)
+    if method == "intensity":
+        if likelihood != "poisson":
+            raise ModelError(
+                f"likelihood={likelihood!r} applies to method='independent_counts' only; the "
+                "conditional-intensity likelihood (default) models bans as binomial given the "
+                "channels at risk and creations as Poisson given past bans"
+            )
+        from analysis.models._cm_intensity import IntensityProblem
+
+        def make_problem(frame: pd.DataFrame) -> Any:
+            return IntensityProblem(
+                model_cls,
+                frame,
+                crackdowns,
+                fixed,
+                recreation_cost_factor,
+                recreation_delay_shape,
+                fit_crackdown_hazards,
+                initial_active,
+            )
+    else:
+
+        def make_problem(frame: pd.DataFrame) -> Any:
+            return _Problem(
+                model_cls,
+                frame,
+                crackdowns,
+                fixed,
+                likelihood,
+                recreation_cost_factor,
+                recreation_delay_shape,
+                fit_crackdown_hazards,
+                initial_active,
+            )
+
+    problem = make_problem(series)
+    guess = problem.start(start) if method == "intensity" else _default_start(problem, start)
     x0 = np.array([problem.to_internal(n, guess[n]) for n in problem.names])
     starts = [x0]
     if "recreation_probability" in problem.names and "recreation_probability" not in start:
@@ -311,11 +356,21 @@ def fit_catmouse(
         for rho in (0.1, 0.6):
             alt = x0.copy()
             alt[i] = problem.to_internal("recreation_probability", rho)
-            j = problem.names.index("creation_rate_per_day") if "creation_rate_per_day" in problem.names else None
+            j = (
+                problem.names.index("creation_rate_per_day")
+                if "creation_rate_per_day" in problem.names
+                else None
+            )
             if j is not None:
                 alt[j] = x0[j] + np.log((1 - rho) / (1 - guess["recreation_probability"]))
             starts.append(alt)
-    theta, loglik = _optimise(problem, starts)
+    polish = True
+    if method == "intensity":  # smooth and cheap: optimise from the best start only
+        starts = [max(starts, key=problem.loglik)]
+        # without an observed stock the channels at risk depend on the parameters and hit
+        # zero in places: the simplex polish backs away from there
+        polish = problem.intensity.active_prev is None
+    theta, loglik = _optimise(problem, starts, polish=polish)
     model = problem.model(theta)
     z = stats.norm.ppf(0.5 + confidence / 2)
     est = problem.natural(theta)
@@ -325,7 +380,10 @@ def fit_catmouse(
     if ci_method == "wald":
         # parameters on a bound (Poisson-like data: dispersion -> 0) are held at the bound
         at_bound = np.array(
-            [b[0] > -np.inf and abs(t - b[0]) < 1e-2 for t, b in zip(theta, _bounds(problem), strict=True)]
+            [
+                b[0] > -np.inf and abs(t - b[0]) < 1e-2
+                for t, b in zip(theta, _bounds(problem), strict=True)
+            ]
         )
         inner = np.flatnonzero(~at_bound)
 
@@ -336,7 +394,13 @@ def fit_catmouse(
 
         cov = np.zeros((theta.size, theta.size))
         try:
-            cov_inner = np.linalg.inv(numerical_hessian(sub, theta[inner]))
+            hessian = numerical_hessian(sub, theta[inner])
+            if method == "intensity" and inner.size == theta.size:
+                from analysis.models._cm_intensity import robust_covariance
+
+                cov_inner = robust_covariance(problem, theta, hessian)
+            else:
+                cov_inner = np.linalg.inv(hessian)
             if np.any(np.diag(cov_inner) <= 0):
                 raise np.linalg.LinAlgError
             cov[np.ix_(inner, inner)] = cov_inner
@@ -346,18 +410,25 @@ def fit_catmouse(
         for i, name in enumerate(problem.names):
             lo, hi = theta[i] - z * se[i], theta[i] + z * se[i]
             rows[name] = {
-                "estimate": est[name], "se": se[i],
-                "lower": problem.to_natural(name, lo), "upper": problem.to_natural(name, hi),
+                "estimate": est[name],
+                "se": se[i],
+                "lower": problem.to_natural(name, lo),
+                "upper": problem.to_natural(name, hi),
             }
         for dname, value in derived.items():
+
             def g(th: np.ndarray, dname: str = dname) -> float:
                 return float(np.log(max(_derived(problem.model(th))[dname], 1e-300)))
 
             grad = numerical_gradient(g, theta)
-            se_d = float(np.sqrt(max(grad @ cov @ grad, 0.0))) if np.all(np.isfinite(cov)) else np.nan
+            se_d = (
+                float(np.sqrt(max(grad @ cov @ grad, 0.0))) if np.all(np.isfinite(cov)) else np.nan
+            )
             rows[dname] = {
-                "estimate": value, "se": se_d,
-                "lower": value * np.exp(-z * se_d), "upper": value * np.exp(z * se_d),
+                "estimate": value,
+                "se": se_d,
+                "lower": value * np.exp(-z * se_d),
+                "upper": value * np.exp(z * se_d),
             }
     elif ci_method == "bootstrap":
         rng = np.random.default_rng(seed)
@@ -367,10 +438,7 @@ def fit_catmouse(
             boot = pd.DataFrame({"day": problem.rows})
             for s in problem.series:
                 boot[s] = sim[s].to_numpy(dtype=float)
-            th_b, _ = _optimise(_Problem(
-                model_cls, boot, crackdowns, fixed, likelihood, recreation_cost_factor,
-                recreation_delay_shape, fit_crackdown_hazards, initial_active,
-            ), [theta], polish=False)
+            th_b, _ = _optimise(make_problem(boot), [theta], polish=False)
             m_b = problem.model(th_b)
             nat = problem.natural(th_b)
             draws.append([nat[n] for n in problem.names] + list(_derived(m_b).values()))
@@ -380,7 +448,8 @@ def fit_catmouse(
         for i, name in enumerate(all_names):
             value = est[name] if name in est else derived[name]
             rows[name] = {
-                "estimate": value, "se": float(np.std(arr[:, i], ddof=1)),
+                "estimate": value,
+                "se": float(np.std(arr[:, i], ddof=1)),
                 "lower": float(np.quantile(arr[:, i], alpha)),
                 "upper": float(np.quantile(arr[:, i], 1 - alpha)),
             }
@@ -401,12 +470,26 @@ def fit_catmouse(
             or (np.isfinite(b_hi) and theta[i] + half >= b_hi - 1e-2)
         )
     summary["identified"] = flag_identification(summary, at_bound)
+    unobserved = [f"extra_hazard_per_day[{k}]" for k in getattr(problem, "unobserved", [])]
+    for name in unobserved:
+        summary.loc[name] = [np.nan, np.nan, np.nan, np.nan, True, False]
+        summary["free"] = summary["free"].astype(bool)
+        summary["identified"] = summary["identified"].astype(bool)
     weak = [n for n in summary.index if not summary.loc[n, "identified"]]
+    if method == "intensity" and weak:
+        # never printed as estimates: an unidentified row holds no numbers
+        summary.loc[weak, ["estimate", "se", "lower", "upper"]] = np.nan
     if weak:
+        why = f" (crackdown window(s) {unobserved} outside the observed days)" if unobserved else ""
         warnings.warn(
-            f"CatMouseModel.fit: not identified by these data: {weak} (interval NaN or "
+            f"CatMouseModel.fit: not identified by these data: {weak}{why} (interval NaN or "
             f"zero-width, at a search bound, or upper/lower > {UNIDENTIFIED_CI_RATIO:g}); "
-            "do not report these estimates, fix them (fixed=) or add data",
+            + (
+                "their estimates are reported as NaN; "
+                if method == "intensity"
+                else "do not report these estimates, "
+            )
+            + "fix them (fixed=) or add data",
             UnidentifiedWarning,
             stacklevel=3,
         )
@@ -421,7 +504,7 @@ def fit_catmouse(
         aic_=2 * len(problem.names) - 2 * loglik,
         data_=series,
         fitted_=model.mean_field(problem.days, method="expm"),
-        likelihood=likelihood,
+        likelihood="intensity" if method == "intensity" else likelihood,
         confidence=confidence,
         dispersion_=dispersion,
     )

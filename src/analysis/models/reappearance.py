@@ -72,7 +72,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from analysis.channels import (
     no_events_error,
@@ -81,6 +81,7 @@ from analysis.channels import (
     validate_channel_events,
 )
 from analysis.errors import HorizonWarning, ModelError, NoEventsError
+from analysis.models._reappearance_np import clustered_km_shares, km_share
 from analysis.models.survival import (
     SUMMARY_COLUMNS,
     KaplanMeier,
@@ -123,8 +124,17 @@ def _successor_by_predecessor(table: pd.DataFrame, banned: pd.DataFrame) -> pd.S
     return banned["channel_id"].map(lookup).astype("string")
 
 
-def _successor_by_family(table: pd.DataFrame, banned: pd.DataFrame) -> pd.Series:
-    """Next channel of the same family created at or after the ban (vectorised search)."""
+def _successor_by_family(
+    table: pd.DataFrame, banned: pd.DataFrame, window: float = float("inf")
+) -> pd.Series:
+    """Successor of each ban among later channels of its family, one ban per successor.
+
+    Within a family, bans and creations are taken in time order (a ban before a creation at
+    the same instant, ties between creations to the smallest ``channel_id``); each creation
+    goes to the earliest ban still waiting for a successor, that ban's window permitting
+    (``created - banned <= window``) and never to the channel's own ban.  A successor is thus
+    credited to one ban only, even when two bans of a family precede it.
+    """
     out = pd.Series(pd.NA, index=banned.index, dtype="string")
     cand = table[table["family_id"].notna()]
     if "predecessor_id" in cand.columns:
@@ -132,38 +142,35 @@ def _successor_by_family(table: pd.DataFrame, banned: pd.DataFrame) -> pd.Series
     query = banned[banned["family_id"].notna()]
     if cand.empty or query.empty:
         return out
-    fam_codes, fam_uniques = pd.factorize(
+    fam_codes, _ = pd.factorize(
         pd.concat([cand["family_id"], query["family_id"]], ignore_index=True)
     )
-    cand_fam, query_fam = fam_codes[: len(cand)], fam_codes[len(cand) :]
-    # exact integer keys: family code and the rank of the time among all times involved
+    n_c = len(cand)
     times = np.concatenate([cand["created_at"].to_numpy(), query["ended_at"].to_numpy()])
     _, rank = np.unique(times, return_inverse=True)
-    n_rank = int(rank.max()) + 1
-    cand_key = cand_fam.astype(np.int64) * n_rank + rank[: len(cand)]
-    query_key = query_fam.astype(np.int64) * n_rank + rank[len(cand) :]
-    cand_id = cand["channel_id"].to_numpy(dtype=object)
-    # ties (same family, same creation time) go to the smallest channel_id, as in
-    # _successor_by_predecessor, so the result does not depend on the row order
-    _, id_rank = np.unique(cand_id.astype(str), return_inverse=True)
-    order = np.lexsort((id_rank, cand_key))
-    cand_key, cand_fam, cand_id = cand_key[order], cand_fam[order], cand_id[order]
-    pos = np.searchsorted(cand_key, query_key, side="left")
-    query_id = query["channel_id"].to_numpy(dtype=object)
-
-    def valid(p: np.ndarray) -> np.ndarray:
-        inside = p < cand_key.size
-        same = np.zeros(p.size, dtype=bool)
-        same[inside] = cand_fam[p[inside]] == query_fam[inside]
-        return same
-
-    ok = valid(pos)
-    is_self = np.zeros(pos.size, dtype=bool)
-    is_self[ok] = cand_id[pos[ok]] == query_id[ok]
-    pos = np.where(is_self, pos + 1, pos)  # skip the channel itself (created at its ban time)
-    ok = valid(pos)
-    found = np.full(pos.size, None, dtype=object)
-    found[ok] = cand_id[pos[ok]]
+    days = to_days(times - times.min()) if len(times) else np.zeros(0)
+    ids = np.concatenate(
+        [cand["channel_id"].to_numpy(dtype=object), query["channel_id"].to_numpy(dtype=object)]
+    ).astype(str)
+    _, id_rank = np.unique(ids, return_inverse=True)
+    kind = np.r_[np.ones(n_c, np.int64), np.zeros(len(query), np.int64)]  # ban (0) first
+    order = np.lexsort((id_rank, kind, rank, fam_codes))
+    found = np.full(len(query), None, dtype=object)
+    pending: list[int] = []  # query positions waiting, in ban order
+    family = -1
+    for k in order:
+        if fam_codes[k] != family:
+            family, pending = fam_codes[k], []
+        if kind[k] == 0:
+            pending.append(int(k - n_c))
+            continue
+        while pending and days[k] - days[n_c + pending[0]] > window:
+            pending.pop(0)  # too late for this ban: it stays without a successor
+        for j, q in enumerate(pending):
+            if ids[n_c + q] != ids[k]:  # never a channel's own successor
+                found[q] = ids[k]
+                pending.pop(j)
+                break
     out.loc[query.index] = pd.array(found, dtype="string")
     return out
 
@@ -248,7 +255,7 @@ def reappearance_durations(
     banned = table[is_end]
     by_pred = _successor_by_predecessor(table, banned)
     need = banned[by_pred.isna().to_numpy()]
-    by_fam = _successor_by_family(table, need)
+    by_fam = _successor_by_family(table, need, window)
     successor = by_pred.copy()
     successor.loc[need.index] = by_fam
     created = table.set_index("channel_id")["created_at"]
@@ -292,61 +299,104 @@ def window_label(window_days: float) -> str:
     return "within the follow-up"
 
 
+SENSITIVITY_FAMILIES = ("exponential", "weibull", "lognormal", "loglogistic")
+"""Delay families of the parametric cure fits reported next to the nonparametric share."""
+
+
 class Reappearance:
     """Share of banned channels that reappear, and the delay until they do.
 
     Parameters
     ----------
     distribution
-        Delay distribution among channels that come back (see
-        :class:`~analysis.models.survival.ParametricSurvival`).
+        Delay distribution of the main cure model (see
+        :class:`~analysis.models.survival.ParametricSurvival`); used for the delay summary
+        (median delay among channels that return) and as one of the sensitivity fits.
     alpha
         1 - confidence level.
     min_delay_days
         Zero delays (successor created at the ban instant) are set to this, since log-time
         models need positive durations (default one minute).
+    n_bootstrap
+        Family-clustered bootstrap replicates of the share's interval.
+    seed
+        Seed or :class:`numpy.random.Generator` of the bootstrap.
+    sensitivity
+        Delay families whose cure models are fitted and reported next to the nonparametric
+        share (:attr:`sensitivity_`); ``()`` skips them.
 
     Attributes (after fit)
     ----------------------
     window_days_ : float
         The window the share refers to (``inf``: within the follow-up).
-    reappearance_share_, reappearance_share_ci_ : float, tuple
-        Share re-created *within* ``window_days_``.  Finite window: ``1 - S(window)`` of the
-        cure model (delta-method interval on the logit scale), which the data identify;
-        infinite window: ``1 - cure_fraction`` with its profile-likelihood interval (only
-        identified when follow-up is long relative to the delays).
+    reappearance_share_, reappearance_share_ci_, reappearance_share_se_
+        Share re-created within the window, **nonparametric**: ``1 - KM(h)`` of the
+        Kaplan-Meier curve of the delays at ``h = share_horizon_days_ = min(window, longest
+        follow-up)`` (the Aalen-Johansen cumulative incidence of "reappeared"; no assumption
+        on the delay family).  Interval: percentile bootstrap resampling whole families
+        (``family_id``, bans without one are their own cluster), because bans of one lineage
+        are correlated.  With an infinite window this is the share back within the longest
+        follow-up, a lower bound of ``1 - cure_fraction_``.
+    share_horizon_days_ : float
+        ``h`` above; a :class:`~analysis.errors.HorizonWarning` says so when the follow-up is
+        shorter than a finite window.
+    n_clusters_ : int
+        Number of families resampled.
     km_share_within_window_ : float
-        The assumption-free check: ``1 - KM(min(window, longest delay))``.
+        Same as ``reappearance_share_`` (kept for backward compatibility).
+    parametric_share_, parametric_share_ci_ : float, tuple
+        The main cure model's share within the window (``1 - S(window)``, delta-method
+        interval on the logit scale; ``1 - cure_fraction`` with its profile interval for an
+        infinite window).  Depends on the delay family: see ``sensitivity_``.
+    sensitivity_ : pandas.DataFrame
+        One row per method: ``kaplan_meier`` and ``cure_<family>``: ``share``, ``ci_lower``,
+        ``ci_upper``, ``cure_fraction`` (NaN for Kaplan-Meier), ``aic``.
     cure_fraction_ : float
-        The cure model's share never re-created at any time (an extrapolation beyond the
-        window when the window is finite).
+        The main cure model's share never re-created at any time (an extrapolation beyond
+        the window when the window is finite; family-dependent).
     never_return_share_ : float
-        ``1 - reappearance_share_``: share not back within the window (the cure fraction
-        when the window is infinite).
-    median_delay_days_, median_delay_ci_ : median delay among channels that return.
+        ``1 - reappearance_share_``.
+    median_delay_days_, median_delay_ci_ : median delay among channels that return (cure
+        model).
     model_ : ParametricSurvival (``cure=True``); ``km_`` : KaplanMeier of the delays.
-    summary : DataFrame of the delay parameters, ``reappearance_share`` (within the window),
-        ``median_delay_days`` and a row ``window_days`` (estimate = the window).
+    summary : DataFrame of the delay parameters, ``reappearance_share`` (nonparametric),
+        ``reappearance_share_cure_model``, ``median_delay_days`` and a row ``window_days``.
     """
 
     def __init__(
-        self, distribution: str = "weibull", alpha: float = 0.05, min_delay_days: float = 1 / 1440
+        self,
+        distribution: str = "weibull",
+        alpha: float = 0.05,
+        min_delay_days: float = 1 / 1440,
+        n_bootstrap: int = 500,
+        seed: int | np.random.Generator | None = 0,
+        sensitivity: Iterable[str] = SENSITIVITY_FAMILIES,
     ) -> None:
         self.distribution = distribution
         self.alpha = alpha
         self.min_delay_days = min_delay_days
+        self.n_bootstrap = n_bootstrap
+        self.seed = seed
+        self.sensitivity = tuple(sensitivity)
 
     def fit(
-        self, delay_days: Any, reappeared: Any = None, *, window_days: float = float("inf")
+        self,
+        delay_days: Any,
+        reappeared: Any = None,
+        *,
+        window_days: float = float("inf"),
+        clusters: Any = None,
     ) -> Reappearance:
         """Fit to delays in days and the reappeared indicator (False = censored).
 
         ``window_days`` is the window the delays were censored at (reported, not applied:
-        :func:`reappearance_durations` applies it).
+        :func:`reappearance_durations` applies it).  ``clusters``: family label per ban
+        (default: every ban its own cluster).
         """
         delay = np.asarray(delay_days, dtype=float)
         obs = np.ones(delay.shape, dtype=bool) if reappeared is None else np.asarray(reappeared)
-        if obs.size and not obs.astype(bool).any():
+        obs = obs.astype(bool)
+        if obs.size and not obs.any():
             raise NoEventsError(
                 f"Reappearance: none of {obs.size} endings has a successor "
                 f"{window_label(float(window_days))}; the share reappearing cannot be fitted "
@@ -354,37 +404,62 @@ class Reappearance:
             )
         self.window_days_ = float(window_days)
         delay = np.where(delay == 0, self.min_delay_days, delay)
+        if clusters is None:
+            clusters = np.arange(delay.size)
+        clusters = np.asarray(clusters, dtype=object)
+        if clusters.shape != delay.shape:
+            raise ModelError(
+                f"clusters has {clusters.size} labels for {delay.size} bans; expected one each"
+            )
+        self.km_ = KaplanMeier(alpha=self.alpha).fit(delay, obs)
+        follow = float(np.max(delay))
+        horizon = min(self.window_days_, follow)
+        if np.isfinite(self.window_days_) and follow < self.window_days_:
+            warnings.warn(
+                f"Reappearance: the longest follow-up is {follow:.3g} days, shorter than the "
+                f"{self.window_days_:g}-day window; the share refers to {follow:.3g} days",
+                HorizonWarning,
+                stacklevel=2,
+            )
+        self.share_horizon_days_ = horizon
+        share = km_share(delay, obs, horizon)
+        boot = clustered_km_shares(
+            delay,
+            obs,
+            clusters,
+            horizon,
+            n_bootstrap=self.n_bootstrap,
+            rng=np.random.default_rng(self.seed),
+            alpha=self.alpha,
+        )
+        self.bootstrap_ = boot
+        self.n_clusters_ = int(np.unique(clusters.astype(str)).size)
+        self.reappearance_share_ = share
+        self.reappearance_share_ci_ = boot.interval()
+        self.reappearance_share_se_ = boot.se()
+        self.km_share_within_window_ = share
+        self.never_return_share_ = 1.0 - share
+
         self.model_ = ParametricSurvival(self.distribution, cure=True, alpha=self.alpha).fit(
             delay, obs
         )
-        self.km_ = KaplanMeier(alpha=self.alpha).fit(delay, obs)
         m = self.model_
         self.cure_fraction_ = m.cure_fraction_
-        if np.isfinite(self.window_days_):
-            # share back within the window, 1 - S(window): identified by the data, unlike the
-            # cure fraction (an extrapolation beyond the window)
-            w = np.array([self.window_days_])
-            share = float(1.0 - m._surv(w, m._theta)[0])
-
-            def logit_share(th: np.ndarray) -> float:
-                x = float(np.clip(1.0 - m._surv(w, th)[0], 1e-12, 1 - 1e-12))
-                return float(np.log(x / (1.0 - x)))
-
-            se_logit = float(m._delta_se(logit_share))
-            z, centre = m._zval, logit_share(m._theta)
-            lo_s = float(special.expit(centre - z * se_logit))
-            hi_s = float(special.expit(centre + z * se_logit))
-            self.reappearance_share_ = share
-            self.reappearance_share_ci_ = (lo_s, hi_s)
-            self.reappearance_share_se_ = share * (1.0 - share) * se_logit
-        else:
-            self.reappearance_share_ = 1.0 - m.cure_fraction_
-            lo, hi = m.cure_fraction_ci_
-            self.reappearance_share_ci_ = (1.0 - hi, 1.0 - lo)
-            self.reappearance_share_se_ = float(m.summary.loc["cure_fraction", "se"])
-        self.never_return_share_ = 1.0 - self.reappearance_share_
-        t_km = min(self.window_days_, float(np.max(delay)))
-        self.km_share_within_window_ = float(1.0 - self.km_.survival_at([t_km])[0])
+        self.parametric_share_, self.parametric_share_ci_, parametric_se = _cure_share(
+            m, self.window_days_
+        )
+        rows = {"kaplan_meier": [share, *self.reappearance_share_ci_, np.nan, np.nan]}
+        for family in self.sensitivity:
+            fit = (
+                m
+                if family == self.distribution
+                else ParametricSurvival(family, cure=True, alpha=self.alpha).fit(delay, obs)
+            )
+            value, (lo, hi), _ = _cure_share(fit, self.window_days_)
+            rows[f"cure_{family}"] = [value, lo, hi, fit.cure_fraction_, fit.aic_]
+        self.sensitivity_ = pd.DataFrame.from_dict(
+            rows, orient="index", columns=["share", "ci_lower", "ci_upper", "cure_fraction", "aic"]
+        )
         self.n_bans_ = m.n_
         self.n_reappeared_ = m.n_events_
         median = self._uncured_median(m._theta)
@@ -392,16 +467,20 @@ class Reappearance:
         se = float(m._delta_se(lambda th: np.log(self._uncured_median(th))))
         z = m._zval
         self.median_delay_ci_ = (float(median * np.exp(-z * se)), float(median * np.exp(z * se)))
-        rows = m.summary.drop(index="cure_fraction").copy()
-        share = [
-            self.reappearance_share_,
+        summary = m.summary.drop(index="cure_fraction").copy()
+        summary.loc["reappearance_share"] = [
+            share,
             self.reappearance_share_se_,
             *self.reappearance_share_ci_,
         ]
-        rows.loc["reappearance_share"] = share
-        rows.loc["median_delay_days"] = [median, np.nan, *self.median_delay_ci_]
-        rows.loc["window_days"] = [self.window_days_, np.nan, np.nan, np.nan]
-        self.summary = rows[SUMMARY_COLUMNS]
+        summary.loc["reappearance_share_cure_model"] = [
+            self.parametric_share_,
+            parametric_se,
+            *self.parametric_share_ci_,
+        ]
+        summary.loc["median_delay_days"] = [median, np.nan, *self.median_delay_ci_]
+        summary.loc["window_days"] = [self.window_days_, np.nan, np.nan, np.nan]
+        self.summary = summary[SUMMARY_COLUMNS]
         return self
 
     def _uncured_median(self, theta: np.ndarray) -> float:
@@ -418,7 +497,7 @@ class Reappearance:
         window_days: float | None = None,
         source: str | None = None,
     ) -> Reappearance:
-        """Build the delays with :func:`reappearance_durations` and fit.
+        """Build the delays with :func:`reappearance_durations` and fit (families as clusters).
 
         Raises
         ------
@@ -437,6 +516,7 @@ class Reappearance:
             durations["delay_days"],
             durations["reappeared"],
             window_days=durations.attrs["window_days"],
+            clusters=family_clusters(durations),
         )
 
     def plot(self, ax: Axes | None = None) -> Axes:
@@ -448,6 +528,36 @@ class Reappearance:
         return ax
 
 
+def family_clusters(durations: pd.DataFrame) -> np.ndarray:
+    """Cluster label per ban: its ``family_id``, else its own ``channel_id``."""
+    family = durations["family_id"].astype("string")
+    own = "channel:" + durations["channel_id"].astype("string")
+    return ("family:" + family).fillna(own).to_numpy(dtype=object)
+
+
+def _cure_share(
+    model: ParametricSurvival, window: float
+) -> tuple[float, tuple[float, float], float]:
+    """Cure model's share back within ``window``: estimate, interval, standard error."""
+    if np.isfinite(window):
+        # 1 - S(window): identified by the data, unlike the cure fraction (an extrapolation)
+        w = np.array([window])
+        share = float(1.0 - model._surv(w, model._theta)[0])
+
+        def logit_share(th: np.ndarray) -> float:
+            x = float(np.clip(1.0 - model._surv(w, th)[0], 1e-12, 1 - 1e-12))
+            return float(np.log(x / (1.0 - x)))
+
+        se_logit = float(model._delta_se(logit_share))
+        z, centre = model._zval, logit_share(model._theta)
+        lo = float(special.expit(centre - z * se_logit))
+        hi = float(special.expit(centre + z * se_logit))
+        return share, (lo, hi), share * (1.0 - share) * se_logit
+    lo, hi = model.cure_fraction_ci_
+    se = float(model.summary.loc["cure_fraction", "se"])
+    return 1.0 - model.cure_fraction_, (1.0 - hi, 1.0 - lo), se
+
+
 @dataclass(frozen=True)
 class CohortComparison:
     """Before/after comparison of reappearance."""
@@ -456,8 +566,9 @@ class CohortComparison:
     before: Reappearance
     after: Reappearance
     logrank: LogRankResult
-    share_difference: float  # after - before
-    share_difference_ci: tuple[float, float]
+    share_difference: float  # after - before (nonparametric shares within the window)
+    share_difference_ci: tuple[float, float]  # family-clustered bootstrap percentile
+    n_clusters: int = 0
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -480,6 +591,9 @@ def compare_cohorts(
     window_days: float | None = None,
     distribution: str = "weibull",
     alpha: float = 0.05,
+    n_bootstrap: int = 1000,
+    seed: int | np.random.Generator | None = 0,
+    sensitivity: Iterable[str] = (),
 ) -> CohortComparison:
     """Compare reappearance of channels banned before vs at/after ``split_at``.
 
@@ -494,12 +608,18 @@ def compare_cohorts(
         (ignored for durations, which carry their window in ``attrs``).
     distribution, alpha
         Passed to :class:`Reappearance`.
+    n_bootstrap, seed
+        Family-clustered bootstrap of the difference.
+    sensitivity
+        Delay families of the cure-model sensitivity fits per cohort (default none).
 
     Returns
     -------
     CohortComparison
         Both fits, the log-rank test on the delays and the difference in the share reappearing
-        (after - before) with a Wald CI from the two standard errors.
+        within the window (after - before, Kaplan-Meier), with a percentile interval from a
+        bootstrap that resamples whole families across both cohorts (a family with bans on
+        both sides carries its correlation into the difference).
     """
     if "delay_days" not in durations.columns:
         durations = reappearance_durations(
@@ -510,12 +630,22 @@ def compare_cohorts(
     after_mask = (banned_at >= split_at).to_numpy()
     if after_mask.all() or not after_mask.any():
         raise ModelError(f"split_at={split_at!r}: one cohort is empty; expected bans on both sides")
+    clusters = family_clusters(durations)
     fits = []
     for mask in (~after_mask, after_mask):
         part = durations[mask]
         fits.append(
-            Reappearance(distribution, alpha=alpha).fit(
-                part["delay_days"], part["reappeared"], window_days=window
+            Reappearance(
+                distribution,
+                alpha=alpha,
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+                sensitivity=sensitivity,
+            ).fit(
+                part["delay_days"],
+                part["reappeared"],
+                window_days=window,
+                clusters=clusters[mask],
             )
         )
     before, after = fits
@@ -526,7 +656,30 @@ def compare_cohorts(
         b["reappeared"].to_numpy(),
         a["reappeared"].to_numpy(),
     )
-    diff = after.reappearance_share_ - before.reappearance_share_
-    se = float(np.hypot(after.reappearance_share_se_, before.reappearance_share_se_))
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    return CohortComparison(split_at, before, after, lr, diff, (diff - z * se, diff + z * se))
+    horizon = min(before.share_horizon_days_, after.share_horizon_days_)
+    delay = np.maximum(durations["delay_days"].to_numpy(dtype=float), 0.0)
+    event = durations["reappeared"].to_numpy(dtype=bool)
+    share_b = km_share(delay[~after_mask], event[~after_mask], horizon)
+    share_a = km_share(delay[after_mask], event[after_mask], horizon)
+    boot = clustered_km_shares(
+        delay,
+        event,
+        clusters,
+        horizon,
+        [~after_mask, after_mask],
+        n_bootstrap=n_bootstrap,
+        rng=np.random.default_rng(seed),
+        alpha=alpha,
+    )
+    diffs = boot.replicates[:, 1] - boot.replicates[:, 0]
+    diffs = diffs[np.isfinite(diffs)]
+    ci = (float(np.quantile(diffs, alpha / 2)), float(np.quantile(diffs, 1 - alpha / 2)))
+    return CohortComparison(
+        split_at,
+        before,
+        after,
+        lr,
+        share_a - share_b,
+        ci,
+        int(np.unique(clusters.astype(str)).size),
+    )

@@ -276,3 +276,24 @@ def test_simulation_matches_mean_field_250_runs(name: str) -> None:
             "exposure",
         ],
     )
+
+
+def test_small_matrix_exponential_matches_scipy() -> None:
+    from scipy import linalg
+
+    from analysis.models.mechanisms._linear import expm_small
+
+    model = MechanismModel(
+        5.0,
+        types=(ChannelType(0.5, 2.0), ChannelType(0.5, 0.01)),
+        recreation_probability=0.5,
+        recreation_delay_mean_days=0.5,
+        recreation_delay_shape=3,
+        migration_probability=0.3,
+        other_end_hazard_per_day=0.1,
+        return_rate_per_day=0.2,
+        follower_growth_per_day=3.0,
+    )
+    for hazard, dt in ((0.0, 1.0), (2.3, 1.0), (0.1, 37.5)):
+        a = model.system().matrix(hazard) * dt
+        np.testing.assert_allclose(expm_small(a), linalg.expm(a), rtol=1e-10, atol=1e-12)

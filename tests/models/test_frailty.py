@@ -129,5 +129,8 @@ def test_frailty_coverage_fast() -> None:
 
 @pytest.mark.slow
 def test_frailty_coverage_200() -> None:
-    for k, v in frailty_coverage(200).items():
+    # 600 lineages of 4.  Measured: this run 0.955/0.96/0.95/0.94 (g0, log rho, beta,
+    # log theta); with 300 lineages seed 2: 0.965/0.955/0.95/0.96, seed 165: 0.975/0.965/
+    # 0.96/0.98 (Wald on log theta slightly conservative at 300 lineages).
+    for k, v in frailty_coverage(200, n_clusters=600, seed=7).items():
         assert 0.93 <= v <= 0.97, (k, v)

@@ -1,10 +1,17 @@
 """One machine: stream each dump day through DuckDB into a small per-day table of decisions.
 
-For every dump file, :func:`process_dump_file` reads the CSV parts as Arrow batches
-(:mod:`.reader`), checks vocabulary and dates (:mod:`.checks`), and runs the shared selection
-(:func:`.query.selection_sql`) on each batch with DuckDB. Only the selected statements (a
-tiny share of a day: terrorist content is a few thousand of ~100 million statements) are
-kept, so memory stays bounded by a few CSV blocks whatever the size of the day. The result is
+For every dump file, :func:`process_dump_file` streams each CSV part out of the nested
+archives into a private scratch folder (one part per worker at a time, deleted as soon as it
+is read: the day is never unzipped as a whole), reads the columns it needs with DuckDB's
+parallel CSV reader (malformed records rejected and counted with their record numbers),
+checks vocabulary and dates (:mod:`.checks`), and runs the shared selection
+(:func:`.query.selection_sql`). Only the selected statements (a tiny share of a day:
+terrorist content is a few thousand of ~100 million statements) are kept, so memory stays
+bounded by one part's needed columns per worker whatever the size of the day.
+
+Why not parse the zip stream directly: pyarrow's streaming CSV reader must parse serially
+when quoted fields may hold line breaks (they do), and measured 3x slower than DuckDB's
+reader on the same part (``benchmarks/bench_dsa_tdb.py``). The result is
 written atomically as ``<out>/days/<dump>.parquet`` with a manifest ``<dump>.json`` (records,
 malformed records and their numbers per part, selected statements, unknown keywords, SHA-1),
 which is what makes the run resumable: a dump whose manifest exists is skipped.
@@ -14,7 +21,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -27,16 +39,20 @@ from analysis.ingest.dsa_tdb import checks
 from analysis.ingest.dsa_tdb.layout import era_for, parse_file_name
 from analysis.ingest.dsa_tdb.query import DUCKDB, Scope, selection_sql
 from analysis.ingest.dsa_tdb.reader import (
+    READ_COLUMNS,
+    CsvPart,
     DsaTdbError,
     DsaTdbVocabularyError,
     PartStats,
-    arrow_batches,
     csv_parts,
-    exact_malformed_records,
     parquet_batches,
     read_header,
     sha1_check,
 )
+from analysis.ingest.scratch import make_scratch, remove_scratch
+
+MAX_LINE_BYTES = 64 << 20
+"""Longest record DuckDB accepts (free-text fields of full dumps can be long)."""
 
 DECISIONS_SCHEMA = pa.schema(
     [
@@ -101,7 +117,7 @@ def _first_record(con: duckdb.DuckDBPyConnection, condition: str, offset: int) -
 
 def _check_batch(
     con: duckdb.DuckDBPyConnection,
-    batch: pa.RecordBatch,
+    batch: pa.RecordBatch | None,
     *,
     part: str,
     era,
@@ -109,53 +125,181 @@ def _check_batch(
     offset: int,
     unknown_keywords: set[str],
     seen: dict[str, set[str]],
-) -> None:
-    names = set(batch.schema.names)
-    for column in _CHECKED_COLUMNS:
-        if column not in names:
-            continue
-        values = {
-            v for (v,) in con.execute(f"SELECT DISTINCT {column} FROM raw").fetchall()
-        } - seen.setdefault(column, set())
+    columns: set[str] | None = None,
+    rejected: list[int] | Callable[[], list[int]] | None = None,
+) -> int:
+    """Check the terms and dates of the statements in the DuckDB relation ``raw``.
+
+    Returns the number of statements (valid records) in ``raw``, counted in the same scan.
+    """
+    names = columns if columns is not None else set(batch.schema.names)
+
+    def record(valid_index: int) -> int:
+        known = rejected() if callable(rejected) else rejected
+        return _record_of(valid_index, known or []) + offset
+
+    term_columns = [c for c in _CHECKED_COLUMNS if c in names]
+    date_conditions = {}
+    for column in checks.REQUIRED_DATES + checks.OPTIONAL_DATES:
+        empty_bad = "TRUE" if column in checks.REQUIRED_DATES else "FALSE"
+        date_conditions[column] = (
+            f"CASE WHEN {column} IS NULL OR {column} = '' THEN {empty_bad} "
+            f"ELSE length({column}) < 10 OR TRY_CAST({column} AS TIMESTAMP) IS NULL END"
+        )
+    # one scan: the distinct terms of every checked column and the bad dates of each date
+    select = [f"list(DISTINCT {c})" for c in term_columns] + [
+        f"count(*) FILTER (WHERE {cond})" for cond in date_conditions.values()
+    ]
+    summary = con.execute(f"SELECT {', '.join(select)}, count(*) FROM raw").fetchall()[0]
+    n_rows = int(summary[-1])
+    summary = summary[:-1]
+    distinct = dict(zip(term_columns, summary[: len(term_columns)], strict=True))
+    bad_dates = dict(zip(date_conditions, summary[len(term_columns) :], strict=True))
+    for column in term_columns:
+        values = set(distinct[column] or ()) - seen.setdefault(column, set())
         if not values:
             continue
         bad, unknown = checks.check_terms(column, values, era, accepted=accepted)
         unknown_keywords |= unknown
         if bad is not None:
-            record = _first_record(con, f"{column} = $${bad}$$", offset)
+            first = _first_record(con, f"{column} = $${bad}$$", 0)
             raise DsaTdbVocabularyError(
                 f"term outside the {era.name} vocabulary of the database (a changed "
                 "vocabulary?); if the term is genuine, pass it with --accept-terms after "
                 "checking the dsa-tdb documentation",
                 file=part,
-                row=record,
+                row=record(first),
                 column=column,
                 value=bad,
             )
         seen[column] |= values
-    for column in checks.REQUIRED_DATES + checks.OPTIONAL_DATES:
+    for column, condition in date_conditions.items():
         required = column in checks.REQUIRED_DATES
-        empty_bad = "TRUE" if required else "FALSE"
-        condition = (
-            f"CASE WHEN {column} IS NULL OR {column} = '' THEN {empty_bad} "
-            f"ELSE NOT regexp_full_match({column}, '{checks.DATE_PATTERN}') "
-            f"OR TRY_CAST(substr({column}, 1, 10) AS DATE) IS NULL END"
-        )
-        (count,) = con.execute(f"SELECT count(*) FROM raw WHERE {condition}").fetchall()[0]
-        if count:
-            record = _first_record(con, condition, offset)
+        if bad_dates[column]:
+            first = _first_record(con, condition, 0)
             (value,) = con.execute(
                 f"SELECT {column} FROM (SELECT row_number() OVER () AS r, * FROM raw) "
-                f"WHERE r = {record - offset}"
+                f"WHERE r = {first}"
             ).fetchall()[0]
             raise DsaTdbError(
                 "bad date: expected YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
                 + (" (the field is required)" if required else ""),
                 file=part,
-                row=record,
+                row=record(first),
                 column=column,
                 value=value,
             )
+    return n_rows
+
+
+def _record_of(valid_index: int, rejected: list[int]) -> int:
+    """Record number (1 = first data record) of the ``valid_index``-th valid record."""
+    record = valid_index
+    for bad in rejected:  # sorted
+        if bad <= record:
+            record += 1
+        else:
+            break
+    return record
+
+
+def _process_csv_part(
+    part: CsvPart,
+    scratch: Path,
+    index: int,
+    *,
+    era,
+    scope: Scope,
+    accepted: frozenset[str],
+    memory_limit: str,
+    threads: int | None,
+) -> tuple[PartStats, pa.Table | None, set[str]]:
+    """Stream one CSV part into the scratch folder, read it with DuckDB, select, delete it."""
+    header = read_header(part)
+    stats = PartStats(part.name, header=header)
+    local = scratch / f"part-{index:06d}.csv"
+    try:
+        with local.open("wb") as sink:
+            part.write_to(sink)
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as error:
+        raise DsaTdbError(
+            f"damaged or truncated archive member ({error}); download it again", file=part.name
+        ) from None
+    try:
+        con = _connection(memory_limit, threads)
+        try:
+            types = ", ".join(f"'{c}': 'VARCHAR'" for c in header)
+            wanted = [c for c in READ_COLUMNS if c in header]
+            # a view, not a table: each query streams the part again (two scans cost what
+            # materialising costs, and memory stays flat); rejects are stored by every scan
+            # (hence DISTINCT below)
+            con.execute(
+                f"CREATE VIEW raw AS SELECT {', '.join(wanted)} FROM read_csv('{_sql_path(local)}', "
+                f"columns={{{types}}}, header=true, auto_detect=false, delim=',', quote='\"', "
+                "escape='\"', ignore_errors=true, store_rejects=true, "
+                "rejects_table='rejects', rejects_scan='rejects_scan', "
+                f"max_line_size={MAX_LINE_BYTES})"
+            )
+
+            def rejected_records() -> list[int]:
+                lines = con.execute("SELECT DISTINCT line FROM rejects").fetchall()
+                return sorted(int(line) - 1 for (line,) in lines)
+
+            if local.stat().st_size and not _ends_with_newline(local):
+                (valid,) = con.execute("SELECT count(*) FROM raw").fetchall()[0]
+                raise DsaTdbError(
+                    "the part ends inside a record (no final line break): the file is "
+                    "truncated; download it again",
+                    file=part.name,
+                    row=int(valid) + len(rejected_records()),
+                )
+            unknown: set[str] = set()
+            valid = _check_batch(
+                con,
+                None,
+                part=part.name,
+                era=era,
+                accepted=accepted,
+                offset=0,
+                unknown_keywords=unknown,
+                seen={},
+                columns=set(wanted),
+                rejected=rejected_records,
+            )
+            rejected = rejected_records()
+            kinds = {
+                k for (k,) in con.execute("SELECT DISTINCT error_type FROM rejects").fetchall()
+            }
+            if kinds - {"MISSING COLUMNS", "TOO MANY COLUMNS"}:
+                raise DsaTdbError(
+                    f"unreadable record ({', '.join(sorted(kinds))}); the file may be "
+                    "truncated or damaged",
+                    file=part.name,
+                    row=rejected[0] if rejected else None,
+                )
+            stats.records = int(valid) + len(rejected)
+            stats.malformed = len(rejected)
+            stats.malformed_records = rejected
+            result = con.sql(
+                selection_sql(
+                    DUCKDB, scope=scope, has_territorial_scope="territorial_scope" in header
+                )
+            ).to_arrow_table()
+        finally:
+            con.close()
+    finally:
+        local.unlink(missing_ok=True)
+    return stats, (result if result.num_rows else None), unknown
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
 
 
 def process_dump_file(
@@ -165,8 +309,15 @@ def process_dump_file(
     accepted_terms: frozenset[str] = frozenset(),
     memory_limit: str = "1GB",
     threads: int | None = None,
+    workers: int = 2,
+    temp_dir: str | Path | None = None,
 ) -> tuple[pa.Table, dict]:
     """Selected decisions of one dump file, and its manifest (counts per part).
+
+    CSV parts are streamed one at a time into a private scratch folder (``workers`` parts
+    in flight, each read by DuckDB's parallel CSV reader and deleted at once); nothing else
+    is unzipped. Peak disk use is ``workers`` parts; peak memory stays under
+    ``memory_limit`` (shared by the workers).
 
     Raises
     ------
@@ -177,18 +328,14 @@ def process_dump_file(
     day = dump_day(path)
     era = era_for(day)
     sha1 = sha1_check(path) if path.suffix == ".zip" else None
-    con = _connection(memory_limit, threads)
-    selected: list[pa.Table] = []
+    selected: list[pa.Table] = []  # CRC-32 of inner members is skipped once SHA-1 matched
     parts: list[PartStats] = []
     unknown_keywords: set[str] = set()
-    seen: dict[str, set[str]] = {}
-    try:
-        if path.suffix == ".parquet":
-            sources = [(path.name, None)]
-        else:
-            sources = None
-        if sources is not None:
+    if path.suffix == ".parquet":
+        con = _connection(memory_limit, threads)
+        try:
             stats = PartStats(path.name)
+            seen: dict[str, set[str]] = {}
             for batch in parquet_batches(path, stats):
                 batch = _normalise_parquet_batch(con, batch)
                 _process_batch(
@@ -204,37 +351,43 @@ def process_dump_file(
                     selected,
                 )
             parts.append(stats)
-        else:
-            with csv_parts(path) as csv_list:
-                for part in csv_list:
-                    header = read_header(part)
-                    stats = PartStats(part.name, header=header)
-                    for batch in arrow_batches(part, header, stats):
-                        _process_batch(
-                            con,
-                            batch,
-                            stats,
-                            part.name,
-                            era,
-                            accepted_terms,
-                            unknown_keywords,
-                            seen,
-                            scope,
-                            selected,
-                        )
-                    if stats.malformed:
-                        records, truncated = exact_malformed_records(part, len(header))
-                        if truncated:
-                            raise DsaTdbError(
-                                "the part ends inside a record: the file is truncated; "
-                                "download it again",
-                                file=part.name,
-                                row=stats.records,
-                            )
-                        stats.malformed_records = records
-                    parts.append(stats)
-    finally:
-        con.close()
+        finally:
+            con.close()
+    else:
+        workers = max(1, int(workers))
+        per_worker = _split_memory(memory_limit, workers)
+        scratch = make_scratch(temp_dir)
+        try:
+            with (
+                csv_parts(path, check_crc=sha1 is None) as csv_list,
+                ThreadPoolExecutor(workers) as pool,
+            ):
+                futures = [
+                    pool.submit(
+                        _process_csv_part,
+                        part,
+                        scratch,
+                        i,
+                        era=era,
+                        scope=scope,
+                        accepted=accepted_terms,
+                        memory_limit=per_worker,
+                        threads=threads or 1,
+                    )
+                    for i, part in enumerate(csv_list)
+                ]
+                try:
+                    for future in futures:
+                        stats, table, unknown = future.result()
+                        parts.append(stats)
+                        unknown_keywords |= unknown
+                        if table is not None:
+                            selected.append(table)
+                finally:
+                    for future in futures:
+                        future.cancel()
+        finally:
+            remove_scratch(scratch)
     table = (
         pa.concat_tables(selected).cast(DECISIONS_SCHEMA)
         if selected
@@ -256,6 +409,15 @@ def process_dump_file(
         ],
     }
     return table, manifest
+
+
+def _split_memory(limit: str, workers: int) -> str:
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?i?B)\s*", limit, flags=re.IGNORECASE)
+    if not match:
+        raise DsaTdbError(f"memory limit {limit!r}: expected a size such as 1GB or 512MB")
+    value, unit = float(match.group(1)), match.group(2).upper().replace("I", "")
+    scale = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}[unit]
+    return f"{max(64, int(value * scale / workers / 1e6))}MB"
 
 
 def _process_batch(

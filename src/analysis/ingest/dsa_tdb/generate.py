@@ -181,7 +181,7 @@ def generate_dumps(
     parts_per_day: int = 2,
     chunks_per_part: int = 2,
     version: str = "full",
-    terrorist_share: float = 0.02,
+    terrorist_share: float | dict[date, float] = 0.02,
     malformed_per_chunk: int = 1,
     seed: int = 0,
     sha1: bool = True,
@@ -196,7 +196,8 @@ def generate_dumps(
         Valid statements per day (split evenly over parts and chunks).
     terrorist_share
         Share of statements with the terrorist-content keyword (the same share again gets the
-        public-security category with another keyword: the wider scope).
+        public-security category with another keyword: the wider scope); a dict gives the
+        share per dump day (days not in it: 0.02), e.g. to simulate a crackdown.
     malformed_per_chunk
         Records with a missing field per CSV chunk, at known positions.
     """
@@ -209,7 +210,10 @@ def generate_dumps(
     records: dict[str, int] = {}
     for day in days:
         header = columns_for(day, version)
-        rows = _statements(day, statements_per_day, rng, terrorist_share)
+        share = (
+            terrorist_share.get(day, 0.02) if isinstance(terrorist_share, dict) else terrorist_share
+        )
+        rows = _statements(day, statements_per_day, rng, share)
         stem = f"sor-global-{day.isoformat()}-{version}"
         outer_path = folder / f"{stem}.zip"
         n_chunks = parts_per_day * chunks_per_part

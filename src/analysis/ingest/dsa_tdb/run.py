@@ -15,6 +15,10 @@ Output folder layout (all Parquet, rows sorted by key, metadata in ``manifest.js
     platform x decision_day x filing_lag_days -> statements.
 ``files.parquet``
     one row per CSV part: records, malformed records (and their numbers), valid records.
+``daily_series.csv``
+    decision_day x platform x decision_kind -> statements, share_filed, partial: the compact
+    series to copy into ``data/raw/dsa_tdb/`` (with ``manifest.json``) so that ``make data``
+    folds it into the dataset (table ``dsa_tdb_daily``).
 ``manifest.json``
     scope (what was selected), engine, dumps and their days, vocabulary eras, unknown
     keywords, totals, and the statement that the data are synthetic when they are.
@@ -165,12 +169,26 @@ def finish_outputs(
         (staging / "manifest.json").write_text(
             json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8"
         )
-        for name in [*tables, "manifest"]:
-            suffix = ".json" if name == "manifest" else ".parquet"
+        series = daily_series(tables["daily"], tables["completeness"])
+        series.to_csv(staging / "daily_series.csv", index=False, lineterminator="\n")
+        for name in [*tables, "daily_series", "manifest"]:
+            suffix = {"manifest": ".json", "daily_series": ".csv"}.get(name, ".parquet")
             os.replace(staging / f"{name}{suffix}", out / f"{name}{suffix}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+def daily_series(daily: pd.DataFrame, completeness: pd.DataFrame) -> pd.DataFrame:
+    """Statements per decision day, platform and decision kind, with completeness."""
+    keys = ["decision_day", "platform", "decision_kind"]
+    columns = keys + ["statements", "share_filed", "partial"]
+    if daily.empty:
+        return pd.DataFrame(columns=columns)
+    summed = daily.groupby(keys, as_index=False)["statements"].sum()
+    merged = summed.merge(completeness, on=["decision_day", "platform"], how="left")
+    merged["share_filed"] = merged["share_filed"].round(6)
+    return merged[columns].sort_values(keys).reset_index(drop=True)
 
 
 def files_table(manifests: list[dict]) -> pd.DataFrame:

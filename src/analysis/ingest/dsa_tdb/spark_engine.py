@@ -224,9 +224,7 @@ def _check(frame, path: Path, era, accepted: frozenset[str], F) -> set[str]:
         required = column in checks.REQUIRED_DATES
         value = F.col(column)
         empty = value.isNull() | (value == "")
-        malformed = (~value.rlike(checks.DATE_PATTERN)) | F.expr(
-            f"try_cast(substr({column}, 1, 10) AS DATE)"
-        ).isNull()
+        malformed = (F.length(value) < 10) | F.expr(f"try_cast({column} AS TIMESTAMP)").isNull()
         condition = F.when(empty, F.lit(required)).otherwise(malformed)
         hit = frame.where(condition).select("_file", column).first()
         if hit is not None:

@@ -1,0 +1,160 @@
+"""Benchmark: DSA Transparency Database dumps, DuckDB engine vs pandas chunks vs Spark local.
+
+Run: ``.venv/bin/python benchmarks/bench_dsa_tdb.py [--quick] [--rows N] [--no-spark]``.
+
+A SYNTHETIC day in the published layout (light version, ``--rows`` statements, default
+5e7) is read three ways, each in its own process so peak memory (max RSS) is its own:
+
+- ``duckdb``: :func:`analysis.ingest.dsa_tdb.duckdb_engine.process_dump_file` (streaming
+  pyarrow CSV blocks, checks and selection in DuckDB);
+- ``pandas`` (baseline, what a researcher would otherwise write): ``pandas.read_csv`` in
+  chunks of 1e6 rows straight from the zip members, the same columns, the same selection;
+- ``spark``: the Spark engine in local mode (parts streamed to a scratch folder first; the
+  extraction is included in its time).
+
+Printed: records per second, seconds, peak memory, the ratio to pandas, and the projected
+time for one year of dumps at 100 million statements a day (the upper end of 2025 volumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+YEAR_STATEMENTS = 365 * 100_000_000
+
+
+def _run_duckdb(path: Path) -> dict:
+    from analysis.ingest.dsa_tdb.duckdb_engine import process_dump_file
+
+    t0 = time.perf_counter()
+    table, manifest = process_dump_file(path)
+    return {
+        "seconds": time.perf_counter() - t0,
+        "records": manifest["records"],
+        "selected": table.num_rows,
+    }
+
+
+def _run_pandas(path: Path) -> dict:
+    import io
+    import zipfile
+
+    import pandas as pd
+
+    from analysis.ingest.dsa_tdb.layout import REQUIRED_COLUMNS
+
+    t0 = time.perf_counter()
+    records = selected = 0
+    with zipfile.ZipFile(path) as outer:
+        for member in sorted(outer.namelist()):
+            with zipfile.ZipFile(outer.open(member)) as inner:
+                for name in inner.namelist():
+                    with inner.open(name) as raw:
+                        chunks = pd.read_csv(
+                            io.TextIOWrapper(raw, encoding="utf-8"),
+                            usecols=list(REQUIRED_COLUMNS),
+                            dtype=str,
+                            chunksize=1_000_000,
+                            on_bad_lines="skip",
+                        )
+                        for chunk in chunks:
+                            records += len(chunk)
+                            hit = (
+                                chunk["category_specification"]
+                                .fillna("")
+                                .str.contains('"KEYWORD_TERRORIST_CONTENT"', regex=False)
+                            )
+                            sel = chunk[hit]
+                            sel.groupby([sel["application_date"].str[:10], "platform_name"]).size()
+                            selected += int(hit.sum())
+    return {"seconds": time.perf_counter() - t0, "records": records, "selected": selected}
+
+
+def _run_spark(path: Path) -> dict:
+    from analysis.ingest.dsa_tdb.spark_engine import spark_aggregate, spark_session
+
+    session = spark_session("local[2]")
+    t0 = time.perf_counter()
+    aggregates, manifests = spark_aggregate([path], session=session)
+    seconds = time.perf_counter() - t0
+    session.stop()
+    return {
+        "seconds": seconds,
+        "records": manifests[0]["records"],
+        "selected": manifests[0]["selected"],
+    }
+
+
+def _child(engine: str, path: str) -> None:
+    result = {"duckdb": _run_duckdb, "pandas": _run_pandas, "spark": _run_spark}[engine](Path(path))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_mb"] = usage.ru_maxrss / 1024
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="2 parts of 200,000 statements")
+    parser.add_argument("--rows", type=int, default=50_000_000, help="statements in the day")
+    parser.add_argument("--no-spark", action="store_true", help="skip the Spark engine")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
+    from analysis.ingest.dsa_tdb.generate import replicate_day
+
+    per_part = 200_000 if args.quick else 1_000_000
+    parts = 2 if args.quick else max(1, args.rows // per_part)
+    engines = ["duckdb", "pandas"] + ([] if args.no_spark else ["spark"])
+    with tempfile.TemporaryDirectory(prefix="bench-dsa-") as folder:
+        t0 = time.perf_counter()
+        path = replicate_day(folder, date(2025, 3, 3), statements_per_part=per_part, parts=parts)
+        size_mb = path.stat().st_size / 1e6
+        print(
+            f"SYNTHETIC day: {parts} parts x {per_part:,} statements, {size_mb:,.0f} MB zipped "
+            f"(generated in {time.perf_counter() - t0:.0f} s)"
+        )
+        results = {}
+        for engine in engines:
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", engine, str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            results[engine] = json.loads(out.stdout.strip().splitlines()[-1])
+    base = results["pandas"]["records"] / results["pandas"]["seconds"]
+    base_cpu = results["pandas"]["records"] / results["pandas"]["cpu_seconds"]
+    print(
+        f"load average at start: {os.getloadavg()[0]:.1f} (wall-clock ratios need an idle machine)"
+    )
+    print(
+        f"{'engine':10s} {'records':>12s} {'wall s':>8s} {'cpu s':>8s} {'records/s':>12s} "
+        f"{'peak MB':>8s} {'vs pandas':>9s} {'cpu ratio':>9s} {'1 year (h)':>10s}"
+    )
+    for engine, r in results.items():
+        rate = r["records"] / r["seconds"]
+        cpu_rate = r["records"] / r["cpu_seconds"]
+        print(
+            f"{engine:10s} {r['records']:12,d} {r['seconds']:8.1f} {r['cpu_seconds']:8.1f} "
+            f"{rate:12,.0f} {r['peak_mb']:8.0f} {rate / base:8.1f}x "
+            f"{cpu_rate / base_cpu:8.1f}x {YEAR_STATEMENTS / rate / 3600:10.1f}"
+        )
+    selected = {e: r["selected"] for e, r in results.items()}
+    if len(set(selected.values())) != 1:
+        raise SystemExit(f"engines disagree on the selected statements: {selected}")
+
+
+if __name__ == "__main__":
+    main()

@@ -426,7 +426,8 @@ def calibration_table(results: Mapping[str, object]) -> pd.DataFrame:
     for key, result in results.items():
         summary = result.summary  # type: ignore[attr-defined]
         problem = getattr(result, "problem", None)
-        figure_ids = ";".join(problem.figure_ids) if problem is not None else ""
+        ids = getattr(problem, "all_figure_ids", getattr(problem, "figure_ids", []))
+        figure_ids = ";".join(ids)
         dof = getattr(result, "dof_", np.nan)
         for parameter, row in summary.iterrows():
             low, up = float(row["lower"]), float(row["upper"])
@@ -500,8 +501,12 @@ def crest_grid_recovery(
 
 
 def anchor_figure_ids(results: Mapping[str, object]) -> dict[str, str]:
-    """``{scenario: "id;id;..."}``: the figure ids behind each calibrated scenario."""
-    return {k: ";".join(r.problem.figure_ids) for k, r in results.items()}  # type: ignore[attr-defined]
+    """``{scenario: "id;id;..."}``: the figure ids behind each calibrated scenario (anchors,
+    then published inputs such as a population range)."""
+    return {
+        k: ";".join(r.problem.all_figure_ids)  # type: ignore[attr-defined]
+        for k, r in results.items()
+    }
 
 
 def _fmt(value: float) -> str:

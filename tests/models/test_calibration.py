@@ -29,6 +29,7 @@ from analysis.models.calibration_scenarios import (
     crest_predict,
     telegram_nov2019_problem,
     telegram_predict,
+    twitter_april2015_problem,
 )
 from analysis.models.catmouse import CatMouseModel, Crackdown
 
@@ -213,6 +214,12 @@ def test_anchors_name_their_figure_ids():
     assert fig.figure_id == "TG22" and fig.url.startswith("http") and fig.quote
     problem = telegram_nov2019_problem()
     assert problem.figure_ids == ["TG24", "TG22", "TG23"]
+    # inputs read from the dataset are listed too (the population is not an anchor)
+    twitter = twitter_april2015_problem()
+    assert [a.figure_ids for a in twitter.anchors] == [("ST05-suspended",), ("ST05-created",)]
+    assert twitter.all_figure_ids[2:] == ["ST01-population", "ST02-population-max"]
+    low, high = (anchor_figure(i).value for i in twitter.all_figure_ids[2:])
+    assert twitter.fixed["population"] == pytest.approx(np.sqrt(low * high))
     with pytest.raises(AnchorNotFoundError, match="NO-SUCH-ID"):
         anchor_figure("NO-SUCH-ID")
 

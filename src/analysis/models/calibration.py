@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from analysis.errors import ModelError, UnidentifiedWarning
+from analysis.models._calibration_profile import BOUND_TOL, Transform, minimise, profile_parameter
 
 if TYPE_CHECKING:
     from analysis.models.calibration_anchors import AnchorFigure
@@ -49,7 +50,6 @@ __all__ = [
 
 Z95 = float(stats.norm.ppf(0.975))
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-_BOUND_TOL = 1e-3  # share of a search range (transformed scale) counted as "at the bound"
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,7 @@ class CalibrationProblem:
     free: dict[str, tuple[float, float, float]]
     fixed: dict[str, float] = field(default_factory=dict)
     notes: str = ""
+    input_figure_ids: list[str] = field(default_factory=list)
 
     @property
     def dof(self) -> int:
@@ -200,6 +201,11 @@ class CalibrationProblem:
     def figure_ids(self) -> list[str]:
         """Every figure id behind the anchors, in anchor order."""
         return [f for a in self.anchors for f in a.figure_ids]
+
+    @property
+    def all_figure_ids(self) -> list[str]:
+        """Figure ids of the anchors, then of the published inputs."""
+        return [*self.figure_ids, *(f for f in self.input_figure_ids if f not in self.figure_ids)]
 
 
 @dataclass
@@ -246,25 +252,6 @@ def _total_loglik(problem: CalibrationProblem, params: dict[str, float]) -> floa
     return float(sum(a.loglik(pred[a.key]) for a in problem.anchors))
 
 
-class _Transform:
-    """Log scale, or logit for probabilities (search range inside (0, 1))."""
-
-    def __init__(self, problem: CalibrationProblem, names: Sequence[str]) -> None:
-        self.is_prob = np.array([problem.free[n][2] < 1.0 for n in names])
-
-    def fwd(self, v: Sequence[float] | np.ndarray) -> np.ndarray:
-        v = np.asarray(v, dtype=float)
-        safe = np.where(self.is_prob, v, 0.0)
-        return np.where(self.is_prob, np.log(v) - np.log1p(-safe), np.log(v))
-
-    def back(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
-        return np.where(self.is_prob, 1.0 / (1.0 + np.exp(-x)), np.exp(x))
-
-    def one(self, i: int, v: float) -> float:
-        return float(1.0 / (1.0 + np.exp(-v)) if self.is_prob[i] else np.exp(v))
-
-
 def calibrate(
     problem: CalibrationProblem,
     profile_points: int = 17,
@@ -304,7 +291,7 @@ def calibrate(
     CalibrationResult
     """
     names = list(problem.free)
-    tr = _Transform(problem, names)
+    tr = Transform(problem, names)
     lo = tr.fwd([problem.free[n][1] for n in names])
     hi = tr.fwd([problem.free[n][2] for n in names])
     x0 = tr.fwd([problem.free[n][0] for n in names])
@@ -319,11 +306,11 @@ def calibrate(
         return -_total_loglik(problem, params_of(x))
 
     starts = [x0, (lo + hi) / 2, 0.75 * x0 + 0.25 * lo, 0.75 * x0 + 0.25 * hi]
-    best = _minimise(neg, starts if multistart else [x0], bounds, polish=multistart)
+    best = minimise(neg, starts if multistart else [x0], bounds, polish=multistart)
     x_hat, ll_hat = np.asarray(best.x), -float(best.fun)
     threshold = stats.chi2.ppf(confidence, 1) / 2.0
     width = hi - lo
-    at_bound = (np.abs(x_hat - lo) < _BOUND_TOL * width) | (np.abs(hi - x_hat) < _BOUND_TOL * width)
+    at_bound = (np.abs(x_hat - lo) < BOUND_TOL * width) | (np.abs(hi - x_hat) < BOUND_TOL * width)
     wanted = names if profile is None else list(profile)
     profiles: dict[str, pd.DataFrame] = {}
     rows = []
@@ -341,7 +328,7 @@ def calibrate(
             "search_upper": tr.one(i, hi[i]),
         }
         if name in wanted:
-            prof, result = _profile(
+            prof, result = profile_parameter(
                 i, names, neg, x_hat, ll_hat, lo, hi, bounds, threshold, profile_points, tr
             )
             profiles[name] = prof
@@ -386,44 +373,6 @@ def calibrate(
     return result
 
 
-def _minimise(
-    objective: Callable[[np.ndarray], float],
-    starts: Sequence[np.ndarray],
-    bounds: Sequence[tuple[float, float]],
-    polish: bool = True,
-) -> optimize.OptimizeResult:
-    """SLSQP from each start, then a bounded Nelder-Mead and SLSQP polish of the best.
-
-    SLSQP rather than L-BFGS-B: on a busy machine scipy's L-BFGS-B spends milliseconds per
-    iteration in threaded BLAS calls for these 2-5 parameter problems (measured: 15 of 20 s
-    of a calibration); SLSQP reaches the same optimum in a fraction of the evaluations.
-    """
-
-    def safe(x: np.ndarray) -> float:
-        val = objective(x)
-        return float(val) if np.isfinite(val) else 1e300
-
-    best: optimize.OptimizeResult | None = None
-    for x0 in starts:
-        res = optimize.minimize(safe, np.asarray(x0, dtype=float), method="SLSQP", bounds=bounds)
-        if best is None or res.fun < best.fun:
-            best = res
-    assert best is not None
-    if polish:
-        simplex = optimize.minimize(
-            safe,
-            best.x,
-            method="Nelder-Mead",
-            bounds=bounds,
-            options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 300 * best.x.size, "adaptive": True},
-        )
-        again = optimize.minimize(safe, simplex.x, method="SLSQP", bounds=bounds)
-        for res in (simplex, again):
-            if res.fun < best.fun:
-                best = res
-    return best
-
-
 def _warn(result: CalibrationResult, wanted: Sequence[str]) -> None:
     s = result.summary.loc[list(wanted)]
     open_sides = s.index[~(s["lower_identified"] & s["upper_identified"])].tolist()
@@ -442,97 +391,6 @@ def _warn(result: CalibrationResult, wanted: Sequence[str]) -> None:
         warnings.warn(
             f"{result.problem.name}: " + "; ".join(msgs), UnidentifiedWarning, stacklevel=3
         )
-
-
-def _profile(
-    i: int,
-    names: list[str],
-    neg: Callable[[np.ndarray], float],
-    x_hat: np.ndarray,
-    ll_hat: float,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    bounds: list[tuple[float, float]],
-    threshold: float,
-    profile_points: int,
-    tr: _Transform,
-) -> tuple[pd.DataFrame, dict[str, object]]:
-    """Profile of parameter ``i``: grid walked outward from the estimate with warm starts."""
-    others = [j for j in range(len(names)) if j != i]
-    sub_bounds = [bounds[j] for j in others]
-
-    def solve(g: float, z0: np.ndarray) -> tuple[float, np.ndarray]:
-        if not others:
-            x = x_hat.copy()
-            x[i] = g
-            return -neg(x), np.empty(0)
-
-        def sub(z: np.ndarray) -> float:
-            x = np.empty(len(names))
-            x[i] = g
-            x[others] = z
-            return neg(x)
-
-        res = optimize.minimize(sub, z0, method="SLSQP", bounds=sub_bounds)
-        if not res.success or not np.isfinite(res.fun):
-            res2 = _minimise(sub, [z0, x_hat[others]], sub_bounds, polish=False)
-            res = res2 if res2.fun < res.fun else res
-        return -float(res.fun), np.asarray(res.x)
-
-    grid = np.unique(np.concatenate([np.linspace(lo[i], hi[i], profile_points), [x_hat[i]]]))
-    k_hat = int(np.argmin(np.abs(grid - x_hat[i])))
-    prof = np.full(grid.size, -np.inf)
-    nuis = np.full((grid.size, len(others)), np.nan)
-    prof[k_hat], nuis[k_hat] = ll_hat, x_hat[others]
-    for step in (-1, +1):  # walk outward; each point starts from its inner neighbour
-        k, outside = k_hat + step, 0
-        while 0 <= k < grid.size and outside < 2:
-            prof[k], nuis[k] = solve(grid[k], nuis[k - step])
-            outside = outside + 1 if ll_hat - prof[k] > threshold else 0
-            k += step
-    visited = np.isfinite(prof)
-    grid, prof, nuis = grid[visited], prof[visited], nuis[visited]
-    ll_max = max(ll_hat, float(prof.max()))
-    drop = ll_max - prof
-    k_top = int(np.argmin(drop))
-    w_o = (hi - lo)[others]
-
-    def nuisance_flags(rows: np.ndarray) -> list[str]:
-        z = nuis[rows]
-        hit = (np.abs(z - lo[others]) < _BOUND_TOL * w_o) | (
-            np.abs(hi[others] - z) < _BOUND_TOL * w_o
-        )
-        return [names[others[j]] for j in range(len(others)) if hit[:, j].any()]
-
-    out: dict[str, object] = {}
-    for side, direction in (("lower", -1), ("upper", +1)):
-        k = k_top
-        while 0 <= k + direction < grid.size and drop[k + direction] <= threshold:
-            k += direction
-        if not 0 <= k + direction < grid.size:
-            out[side], out[f"{side}_identified"] = tr.one(i, grid[k]), False
-            continue
-        a, b = sorted((grid[k], grid[k + direction]))
-        z_start = nuis[k]
-
-        def excess(g: float, z_start: np.ndarray = z_start) -> float:
-            return ll_max - solve(g, z_start)[0] - threshold
-
-        frac = (threshold - drop[k]) / (drop[k + direction] - drop[k])
-        guess = grid[k] + frac * (grid[k + direction] - grid[k])
-        try:
-            guess = optimize.brentq(excess, a, b, xtol=0.01)
-        except ValueError:  # the re-profiled ends do not bracket: keep the interpolation
-            pass
-        out[side], out[f"{side}_identified"] = tr.one(i, guess), True
-    inside = np.flatnonzero(drop <= threshold)
-    out["nuisance_at_bound"] = ",".join(nuisance_flags(inside)) if others else ""
-    frame = pd.DataFrame(
-        {names[i]: [tr.one(i, g) for g in grid], "loglik": prof, "deviance": 2 * drop}
-    )
-    for j, o in enumerate(others):
-        frame[names[o]] = [tr.one(o, v) for v in nuis[:, j]]
-    return frame, out
 
 
 def calibrate_public_anchors(

@@ -244,11 +244,13 @@ def crest_2018_2019_problem(
             _share_removed(proxy["crest_posts_change_2019"]),
         )
         removal_ids = ";".join(f.figure_id for f in proxy.values())
+        input_ids = [f.figure_id for f in proxy.values()]
     elif removal == "none":
         removed, removal_ids = (0.0, 0.0), "none removed on the day (assumption)"
+        input_ids = []
     elif isinstance(removal, tuple):
         removed = (float(removal[0]), float(removal[1]))
-        removal_ids = "assumption"
+        removal_ids, input_ids = "assumption", []
     else:
         raise ModelError(
             f"removal must be 'posts_drop', 'none' or (share_2018, share_2019), got {removal!r}"
@@ -299,6 +301,7 @@ def crest_2018_2019_problem(
             "recreation_delay_mean_days": recreation_delay_mean_days,
         },
         notes=f"removal proxy: {removal_ids}",
+        input_figure_ids=input_ids,
     )
 
 
@@ -417,6 +420,10 @@ def twitter_april2015_problem(
             f"{figs['twitter_population_2014_low'].figure_id}/"
             f"{figs['twitter_population_2014_high'].figure_id}"
         ),
+        input_figure_ids=[
+            figs["twitter_population_2014_low"].figure_id,
+            figs["twitter_population_2014_high"].figure_id,
+        ],
     )
 
 

@@ -109,7 +109,7 @@ def assumption_grid(
                     },
                     "loglik": result.loglik_,
                     "dof": result.dof_,
-                    "figure_ids": ";".join(problem.figure_ids),
+                    "figure_ids": ";".join(problem.all_figure_ids),
                     **{f"est_{k}": float(v) for k, v in result.params_.items()},
                 }
             )

@@ -251,3 +251,14 @@ def test_plots_return_axes() -> None:
         plt.close(ax.figure)
     stat, p = CoxPH().fit(df, "stop", "event", COV).likelihood_ratio_test()
     assert stat > 0 and 0 <= p < 0.05
+
+
+def test_missing_cluster_labels_are_their_own_clusters() -> None:
+    df = daily_cox_data(np.random.default_rng(9), 300)
+    fam = pd.Series(df["family"], dtype=object)
+    own = df.assign(family=fam.where(df.index % 2 == 0, "own" + df.index.astype(str)))
+    missing = df.assign(family=fam.where(df.index % 2 == 0))
+    a = CoxPH().fit(own, "stop", "event", COV, cluster_col="family")
+    b = CoxPH().fit(missing, "stop", "event", COV, cluster_col="family")
+    np.testing.assert_allclose(a.summary["se"], b.summary["se"], rtol=1e-12)
+    assert a.n_clusters_ == b.n_clusters_

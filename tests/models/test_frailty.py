@@ -93,14 +93,14 @@ def test_errors() -> None:
     df = frailty_data(np.random.default_rng(4), 20)
     with pytest.raises(ModelError, match="one row"):
         GammaFrailtyWeibull().fit(df.assign(family=np.arange(len(df))), "t", "d", "family", ["x"])
-    with pytest.raises(ModelError, match="missing"):
-        GammaFrailtyWeibull().fit(
-            df.assign(family=pd.Series(df["family"], dtype=object).where(df.index != 2)),
-            "t",
-            "d",
-            "family",
-            ["x"],
-        )
+    # a missing lineage label is a lineage of its own, not one cluster of all the missing
+    fam = pd.Series(df["family"], dtype=object)
+    labelled = df.assign(family=fam.where(df.index % 4 != 0, "own" + df.index.astype(str)))
+    missing = df.assign(family=fam.where(df.index % 4 != 0))
+    a = GammaFrailtyWeibull().fit(labelled, "t", "d", "family", ["x"])
+    b = GammaFrailtyWeibull().fit(missing, "t", "d", "family", ["x"])
+    assert b.n_clusters_ == a.n_clusters_ > df["family"].nunique()
+    assert b.log_likelihood_ == pytest.approx(a.log_likelihood_, abs=1e-9)
     with pytest.raises(ModelError, match="expected > 0 days"):
         GammaFrailtyWeibull().fit(df.assign(t=0.0), "t", "d", "family", ["x"])
 

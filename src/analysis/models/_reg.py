@@ -133,3 +133,15 @@ def numerical_hessian(func, x: np.ndarray, eps: float = 1e-4) -> np.ndarray:
                     4 * h[i] * h[j]
                 )
     return out
+
+
+def cluster_codes(labels: pd.Series) -> np.ndarray:
+    """Integer cluster codes 0..G-1; a missing label is a cluster of its own (a channel not
+    linked to any lineage), never one big cluster of all the missing."""
+    codes, _ = pd.factorize(labels.astype(object))
+    missing = codes < 0
+    if missing.any():
+        start = codes.max() + 1
+        codes = codes.copy()
+        codes[missing] = start + np.arange(int(missing.sum()))
+    return codes

@@ -27,7 +27,13 @@ from scipy import optimize
 
 from analysis.errors import ModelError, NoEventsError, UnidentifiedWarning
 from analysis.models import _parametric as par
-from analysis.models._reg import covariate_matrix, numeric_column, require_columns, wald_table
+from analysis.models._reg import (
+    cluster_codes,
+    covariate_matrix,
+    numeric_column,
+    require_columns,
+    wald_table,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -176,7 +182,7 @@ class AFTRegression:
         if cluster_col is not None:
             _, le, ls, *_ = _terms(theta, x, y, ev, ye, fam)
             scores = np.column_stack([x * le[:, None], ls])
-            groups = pd.factorize(df[cluster_col].astype(object), use_na_sentinel=False)[0]
+            groups = cluster_codes(df[cluster_col])
             ug = np.zeros((groups.max() + 1, scores.shape[1]))
             np.add.at(ug, groups, scores)
             cov = inv @ (ug.T @ ug) @ inv

@@ -45,7 +45,13 @@ from scipy import stats
 
 from analysis.errors import ModelError, NoEventsError, UnidentifiedWarning
 from analysis.models._cox_engine import CoxStratum
-from analysis.models._reg import covariate_matrix, numeric_column, require_columns, wald_table
+from analysis.models._reg import (
+    cluster_codes,
+    covariate_matrix,
+    numeric_column,
+    require_columns,
+    wald_table,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -195,7 +201,7 @@ class CoxPH:
         self.score_residuals_ = res
         cov = inv
         if cluster_col is not None:
-            groups = pd.factorize(df[cluster_col].astype(object), use_na_sentinel=False)[0]
+            groups = cluster_codes(df[cluster_col])
             ug = np.zeros((groups.max() + 1, len(names)))
             np.add.at(ug, groups, res)
             cov = inv @ (ug.T @ ug) @ inv

@@ -37,7 +37,13 @@ import pandas as pd
 
 from analysis.errors import ModelError, UnidentifiedWarning
 from analysis.models._cr_data import cause_codes
-from analysis.models._reg import covariate_matrix, numeric_column, require_columns, wald_table
+from analysis.models._reg import (
+    cluster_codes,
+    covariate_matrix,
+    numeric_column,
+    require_columns,
+    wald_table,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -241,7 +247,7 @@ class FineGray:
         inv = np.linalg.inv(info)
         res, dl = sums.score_residuals(beta)
         if cluster_col is not None:
-            groups = pd.factorize(df[cluster_col].astype(object), use_na_sentinel=False)[0]
+            groups = cluster_codes(df[cluster_col])
             res = np.asarray(pd.DataFrame(res).groupby(groups).sum())
         meat = res.T @ res
         cov = inv @ meat @ inv

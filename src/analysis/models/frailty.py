@@ -46,6 +46,7 @@ from scipy import optimize, stats
 
 from analysis.errors import ModelError, NoEventsError, UnidentifiedWarning
 from analysis.models._reg import (
+    cluster_codes,
     covariate_matrix,
     numeric_column,
     numerical_hessian,
@@ -163,12 +164,7 @@ class GammaFrailtyWeibull:
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise ModelError(f"{what}: row {i}: expected 0 <= {entry_col} < {duration_col}")
-        if df[cluster_col].isna().any():
-            i = int(np.flatnonzero(df[cluster_col].isna().to_numpy())[0])
-            raise ModelError(
-                f"{what}: column {cluster_col!r}, row {i} is missing; expected a label"
-            )
-        cluster = pd.factorize(df[cluster_col].astype(object))[0]
+        cluster = cluster_codes(df[cluster_col])  # a missing lineage: a cluster of its own
         x, names = covariate_matrix(
             df, covariates, [duration_col, event_col, cluster_col, entry_col], what
         )

@@ -169,3 +169,19 @@ def test_type_mixture_coverage_400_replications() -> None:
     assert 0.93 <= cov["slow_hazard_per_day"] <= 0.97, cov
     assert 0.90 <= cov["fast_hazard_per_day"] <= 0.97, cov
     assert 0.93 <= cov["fast_share"] <= 0.985, cov
+
+
+def test_numerical_hessian_matches_statsmodels() -> None:
+    from statsmodels.tools.numdiff import approx_hess3
+
+    from analysis.models.mechanisms._numdiff import hessian
+
+    rng = np.random.default_rng(9)
+    t, d = _lifetimes(rng, 300)
+    e = np.zeros_like(t)
+    phi = np.array([-0.5, 0.1, np.log(0.02)])
+
+    def f(ph):
+        return TypeMixture._loglik(ph, t, d, e)
+
+    np.testing.assert_allclose(hessian(f, phi), approx_hess3(phi, f), rtol=1e-6)

@@ -29,6 +29,7 @@ from scipy import optimize, special, stats
 
 from analysis.errors import ModelError, UnidentifiedWarning
 from analysis.models.catmouse import Crackdown
+from analysis.models.mechanisms._numdiff import hessian
 from analysis.models.mechanisms.model import MechanismModel
 
 __all__ = ["TwoCompartmentFit", "fit_two_compartments"]
@@ -203,9 +204,7 @@ def fit_two_compartments(
     theta0 = to_theta(guess())
     res = optimize.minimize(lambda th: -loglik(th), theta0, method="BFGS", options={"gtol": 1e-4})
     theta = res.x
-    from statsmodels.tools.numdiff import approx_hess3
-
-    hess = approx_hess3(theta, loglik)
+    hess = hessian(loglik, theta)
     try:
         cov = np.linalg.inv(-hess)
     except np.linalg.LinAlgError:

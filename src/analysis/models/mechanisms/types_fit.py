@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from analysis.errors import ModelError, NoEventsError, UnidentifiedWarning
+from analysis.models.mechanisms._numdiff import hessian
 
 __all__ = ["CONWAY_SOURCE", "TypeMixture", "conway_points", "two_type_solutions"]
 
@@ -228,12 +229,16 @@ class TypeMixture:
     def _loglik(phi: np.ndarray, t: np.ndarray, d: np.ndarray, entry: np.ndarray) -> float:
         p = special.expit(phi[0])
         a, b = np.exp(phi[1]), np.exp(phi[2])
+        if not (0.0 < p < 1.0 and np.isfinite(a) and np.isfinite(b)):
+            return -1e12  # a type with share 0 or 1, or an infinite hazard: out of the model
+        log_p, log_q = np.log(p), np.log1p(-p)
 
         def log_s(x: np.ndarray) -> np.ndarray:
-            return np.logaddexp(np.log(p) - a * x, np.log1p(-p) - b * x)
+            return np.logaddexp(log_p - a * x, log_q - b * x)
 
-        log_f = np.logaddexp(np.log(p) + np.log(a) - a * t, np.log1p(-p) + np.log(b) - b * t)
-        return float(np.sum(np.where(d, log_f, log_s(t))) - np.sum(log_s(entry)))
+        log_f = np.logaddexp(log_p + np.log(a) - a * t, log_q + np.log(b) - b * t)
+        value = float(np.sum(np.where(d, log_f, log_s(t))) - np.sum(log_s(entry)))
+        return value if np.isfinite(value) else -1e12
 
     def fit(
         self,
@@ -273,9 +278,7 @@ class TypeMixture:
         phi = best.x.copy()
         if phi[1] < phi[2]:  # label switching: the fast type has the larger hazard
             phi = np.array([-phi[0], phi[2], phi[1]])
-        from statsmodels.tools.numdiff import approx_hess3
-
-        hess = approx_hess3(phi, lambda ph: self._loglik(ph, t, d, e))
+        hess = hessian(lambda ph: self._loglik(ph, t, d, e), phi)
         try:
             cov = np.linalg.inv(-hess)
         except np.linalg.LinAlgError:

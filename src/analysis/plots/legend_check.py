@@ -1,7 +1,8 @@
 """Every legend entry must point at something the reader can see.
 
 A legend entry lies when its series is empty, lies outside the axes, or is drawn exactly
-under another series.  :func:`invisible_legend_entries` finds such entries by rendering:
+under another series.  :func:`invisible_legend_entries` finds such entries by rendering
+(the figure laid out once at :data:`CHECK_DPI` without antialiasing, then each axes alone):
 
 * an entry whose handle is an artist with data (``ax.plot(..., label=...)``) is visible if
   hiding that artist changes at least one pixel of the rendered figure;
@@ -45,17 +46,22 @@ class FigureLegendError(TakedownError):
     """A legend entry has no visible mark in the figure (strict mode)."""
 
 
-def _render(fig: Figure) -> np.ndarray:
+def _draw_figure(fig: Figure) -> None:
+    """Draw the whole figure once (the layout engine places the axes at this resolution)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    old_dpi = fig.get_dpi()
-    canvas = FigureCanvasAgg(fig)
-    fig.set_dpi(CHECK_DPI)
-    try:
-        canvas.draw()
-        return np.asarray(canvas.buffer_rgba()).copy()
-    finally:
-        fig.set_dpi(old_dpi)
+    FigureCanvasAgg(fig).draw()
+
+
+def _render_axes(ax: Any) -> np.ndarray:
+    """Pixels of one axes drawn alone on a blank canvas (no layout pass: cheap)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    fig = ax.figure
+    width, height = fig.bbox.size
+    renderer = RendererAgg(int(np.ceil(width)), int(np.ceil(height)), fig.dpi)
+    ax.draw(renderer)
+    return np.asarray(renderer.buffer_rgba()).copy()
 
 
 def _has_data(artist: Artist) -> bool:
@@ -105,12 +111,15 @@ def _same_marker(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     return bool(np.allclose(a / scale[0], b / scale[1], atol=1e-6))
 
 
-def _changes_pixels(fig: Figure, artist: Artist, baseline: np.ndarray) -> bool:
-    if not artist.get_visible():
+def _changes_pixels(artist: Artist, baselines: dict[int, np.ndarray]) -> bool:
+    ax = artist.axes
+    if ax is None or not artist.get_visible():
         return False
+    if id(ax) not in baselines:
+        baselines[id(ax)] = _render_axes(ax)
     artist.set_visible(False)
     try:
-        return not np.array_equal(_render(fig), baseline)
+        return not np.array_equal(_render_axes(ax), baselines[id(ax)])
     finally:
         artist.set_visible(True)
 
@@ -144,11 +153,15 @@ def invisible_legend_entries(fig: Figure) -> list[str]:
     # without antialiasing a mark drawn exactly under another leaves no trace at all
     aliased = [a for ax in fig.axes for a in _drawn_artists([ax]) if hasattr(a, "set_antialiased")]
     saved = [a.get_antialiased() for a in aliased]
+    old_dpi = fig.get_dpi()
     for artist in aliased:
         artist.set_antialiased(False)
     try:
-        return _invisible(fig, legends)
+        fig.set_dpi(CHECK_DPI)
+        _draw_figure(fig)
+        return _invisible(legends)
     finally:
+        fig.set_dpi(old_dpi)
         for artist, value in zip(aliased, saved, strict=True):
             artist.set_antialiased(value)
 
@@ -157,14 +170,13 @@ def _axes_title(ax: Any) -> str:
     return " ".join(t for t in (ax.get_title(loc=k) for k in ("left", "center", "right")) if t)
 
 
-def _invisible(fig: Figure, legends: list[tuple[Legend, list[Any], str]]) -> list[str]:
-    _render(fig)  # the layout engine settles on the first draw at this resolution
-    baseline = _render(fig)
+def _invisible(legends: list[tuple[Legend, list[Any], str]]) -> list[str]:
     visible: dict[int, bool] = {}
+    baselines: dict[int, np.ndarray] = {}
 
     def shows(artist: Artist) -> bool:
         if id(artist) not in visible:
-            visible[id(artist)] = _changes_pixels(fig, artist, baseline)
+            visible[id(artist)] = _changes_pixels(artist, baselines)
         return visible[id(artist)]
 
     bad: list[str] = []

@@ -11,7 +11,8 @@ A report is what a reader of the study needs, not the code that made it:
 * no absolute path: the checkout's location is replaced by repository-relative paths
   everywhere in the page (and the runner injects no output path in the first place);
 * no script or font from a CDN (RequireJS, MathJax and Mermaid loaders are left out), so the
-  page works offline and inside the documentation site.
+  page works offline and inside the documentation site;
+* every figure has an alternative text naming the section it illustrates.
 
 ``html/index.html`` lists every report with its title and the same dataset line.
 """
@@ -30,6 +31,12 @@ REPORT_TEMPLATE = """\
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block data_png scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}" \
+alt="{{ output.metadata.get('alt', 'Figure') | escape_html }}">
+</div>
+{% endblock data_png %}
 {%- block html_head_css -%}
 <style type="text/css">
 main { max-width: 60rem; margin: 0 auto; padding: 1rem; }
@@ -118,11 +125,18 @@ def export_html(
     header = nbformat.v4.new_markdown_cell(provenance_markdown(processed))
     header["id"] = "dataset-provenance"
     nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0, header)
+    section = title
     for cell in nb.cells:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell["id"] = "injected-parameters"  # papermill gives it a random id
+        if cell.get("cell_type") == "markdown":
+            headings = re.findall(r"^#{1,3}\s+(.+?)\s*$", cell.get("source", ""), re.MULTILINE)
+            section = headings[-1] if headings else section
         if cell.get("cell_type") == "code":
             cell["source"] = scrub_paths(cell["source"])
+            for output in cell.get("outputs", []):  # alternative text: the section's heading
+                if "image/png" in output.get("data", {}):
+                    output.setdefault("metadata", {})["alt"] = f"Figure: {section}"
     nb.metadata.pop("papermill", None)
     exporter = HTMLExporter(
         template_name="lab",

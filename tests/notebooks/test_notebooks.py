@@ -104,6 +104,7 @@ def _check_report(html: str, notebook: Path, tmp_path: Path) -> None:
     assert "from analysis" not in html and "In&nbsp;[" not in html
     for root in {str(paths.repo_root().resolve()), str(tmp_path), "/home/", "/Users/"}:
         assert root not in html, root
+    assert "No description has been provided" not in html  # every figure has alt text
     assert not re.search(r"<script[^>]+src=\"https?://", html)
     assert not re.search(r"<link[^>]+href=\"https?://", html)
 

@@ -2,8 +2,9 @@
 
 Two likelihoods (``METHODS``).  The default, ``"intensity"``, is the conditional-intensity
 likelihood of :mod:`analysis.models._cm_intensity` (sandwich Wald intervals).  The legacy
-``"independent_counts"`` observation model: each observed daily count (active at the end of the day, bans during the
-day, creations during the day) is Poisson or NB2 around the exact mean field.  Parameters are
+``"independent_counts"`` observation model: each observed daily count (active at the end
+of the day, bans during the day, creations during the day) is Poisson or NB2 around the
+exact mean field.  Parameters are
 optimised on the log scale (rates, hazards, delay, dispersions) and the logit scale
 (re-creation probability); Wald intervals are computed there and transformed back, so they
 respect the parameter ranges.

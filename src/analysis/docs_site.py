@@ -37,16 +37,32 @@ from analysis import paths
 
 QUOTE_TABLE_COLUMNS = (
     "figure_id",
+    "action_id",
+    "study",
+    "name",
     "platform",
     "target",
     "metric",
     "value_text",
+    "value",
+    "unit",
     "qualifier",
+    "horizon_days",
+    "sample_size",
     "period_start",
     "period_end",
+    "start_date",
+    "end_date",
     "quote",
 )
-"""Columns shown in the searchable table (those a table has), then its source URL."""
+"""Columns shown in the searchable tables, in this order, those a table has (``value`` and
+``unit`` only where there is no ``value_text``), then the source URL."""
+
+
+def table_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns of ``frame`` shown in its searchable table (:data:`QUOTE_TABLE_COLUMNS`)."""
+    skip = {"value", "unit"} if "value_text" in frame.columns else set()
+    return [c for c in QUOTE_TABLE_COLUMNS if c in frame.columns and c not in skip]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -155,9 +171,7 @@ def figure_table_page(tables: dict[str, pd.DataFrame]) -> str:
         "",
     ]
     for name, frame in tables.items():
-        columns = [c for c in QUOTE_TABLE_COLUMNS if c in frame.columns]
-        extra = [c for c in ("study", "horizon_days", "sample_size") if c in frame.columns]
-        columns = columns[:1] + extra + columns[1:]
+        columns = table_columns(frame)
         table_id = f"table-{name}"
         lines += [
             f"## Table `{name}` ({len(frame)} rows)",

@@ -181,14 +181,14 @@ def test_coverage_fast() -> None:
 
 @pytest.mark.slow
 def test_coverage_slow() -> None:
-    table = coverage_published_points(n_sim=400, seed=11)
+    table = coverage_published_points(n_sim=400, n=1000, seed=11)
     for quantity, row in table.iterrows():
         assert 0.93 <= row["coverage"] <= 0.97, (quantity, row["coverage"])
 
 
 @pytest.mark.slow
 def test_cure_coverage_slow() -> None:
-    table = coverage_cure_points(n_sim=300, seed=14)
+    table = coverage_cure_points(n_sim=200, seed=14)
     for quantity, row in table.iterrows():
         assert 0.93 <= row["coverage"] <= 0.97, (quantity, row["coverage"])
 

@@ -166,21 +166,23 @@ def polish(
         while True:
             cand = p.copy()
             cand[sup] = p[sup] + t * dp
-            if t < 1.0 and t == ratio.min():
-                cand[sup[int(np.argmin(ratio))]] = 0.0  # the blocking mass leaves the support
+            if t < 1.0 and t == ratio.min():  # blocking masses leave the support
+                cand[sup[ratio <= t * (1.0 + 1e-9)]] = 0.0
             cand = np.maximum(cand, 0.0)
             cand /= cand.sum()
             if loglik(cand, cover, w) >= ll_old - 1e-12 * abs(ll_old) or t < 1e-12:
                 break
             t *= 0.5
         p = cand
-        if t == 1.0 and np.max(np.abs(dp)) < 1e-12:
+        if t == 1.0 and np.max(np.abs(dp)) < 1e-12 * max(1.0, float(np.abs(p).max())):
             d = full.T @ (w / (full @ p)) / wsum
             outside = (p == 0) & (d > 1.0 + tol)
             if not outside.any():
                 return p, True
-            j = int(np.argmax(np.where(outside, d, -np.inf)))
-            p[j] = 1e-8
+            # every violator whose ratio is a local maximum enters with a small mass
+            dd = np.where(outside, d, -np.inf)
+            peak = outside & (dd >= np.r_[-np.inf, dd[:-1]]) & (dd >= np.r_[dd[1:], -np.inf])
+            p[peak] = 1e-8
             p /= p.sum()
     return p, kkt_gap(p, cover, w) < 1e-6
 
@@ -193,7 +195,7 @@ def support_covariance(p: np.ndarray, cover: np.ndarray, w: np.ndarray) -> np.nd
     "known-support" approximation (it ignores the uncertainty of the support itself).
     """
     m = p.size
-    sup = np.flatnonzero(p > 0)
+    sup = np.flatnonzero(p > 1e-8 * p.max())  # EM leaves vanishing masses: not support
     idx = np.arange(m)
     a = ((idx[None, sup] >= cover[:, :1]) & (idx[None, sup] <= cover[:, 1:])).astype(float)
     ap = a @ p[sup]

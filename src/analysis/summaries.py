@@ -402,6 +402,24 @@ def round_to_interval(value: float, lower: float, upper: float) -> str:
     return _with_step(value, _rounding_step(value, lower, upper))
 
 
+def rounded_interval(
+    value: float, lower: float, upper: float, lower_identified: bool, upper_identified: bool
+) -> tuple[float, float, float]:
+    """Estimate and interval ends rounded with the step :func:`round_to_interval` uses
+    (unbounded ends, which are search limits, to two significant digits)."""
+    step = _rounding_step(
+        float(value),
+        float(lower) if lower_identified else np.nan,
+        float(upper) if upper_identified else np.nan,
+    )
+
+    def rounded(v: float, ok: bool) -> float:
+        text = _with_step(float(v), step) if ok else round_to_interval(float(v), np.nan, np.nan)
+        return float(text.replace(",", ""))
+
+    return rounded(value, True), rounded(lower, lower_identified), rounded(upper, upper_identified)
+
+
 def calibration_table(results: Mapping[str, object]) -> pd.DataFrame:
     """One row per scenario and free parameter: identification, estimate and interval.
 

@@ -28,6 +28,13 @@ def test_round_to_interval(value, lower, upper, text):
     assert summaries.round_to_interval(value, lower, upper) == text
 
 
+def test_rounded_interval():
+    assert summaries.rounded_interval(0.934567, 0.826382, 0.9965, True, True) == (0.93, 0.83, 1.0)
+    assert summaries.rounded_interval(8.71548, 6.41326, 15.2051, True, True) == (8.7, 6.4, 15.2)
+    # an unbounded side is a search limit: two significant digits, no false precision
+    assert summaries.rounded_interval(209.081, 14.099, 50_000.0, True, False)[2] == 50_000.0
+
+
 def _result() -> SimpleNamespace:
     summary = pd.DataFrame(
         [

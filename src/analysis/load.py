@@ -190,7 +190,9 @@ def figure(figure_id: str, processed: Path | None = None) -> pd.Series:
 
     The answer has :data:`FIGURE_FIELDS`: the value with its bounds, unit, qualifier and
     rate, the period, the URL and quote it was seen with, and for study results the cohort,
-    horizon, sample size and denominator.  Derived study results (``derived`` true, no
+    horizon, sample size and denominator.  Values are plain Python: numbers are ``float``
+    (``nan`` when missing: a one-sided value has one bound), ``sample_size`` an ``int``, text
+    ``str``, dates ``Timestamp``, anything missing ``None``.  Derived study results (``derived`` true, no
     quote) are found too.  This is how a model reads a published number: by id, so the
     number in ``data/raw`` is the only copy.
 
@@ -217,4 +219,22 @@ def figure(figure_id: str, processed: Path | None = None) -> pd.Series:
         for name in FIGURE_FIELDS:
             if name in extra.index and (hit.empty or pd.isna(row[name])):
                 row[name] = extra[name]
-    return pd.Series(row, name=figure_id, dtype=object)
+    return pd.Series({k: _plain(k, v) for k, v in row.items()}, name=figure_id, dtype=object)
+
+
+_NUMBER_FIELDS = frozenset({"value", "value_low", "value_high", "horizon_days"})
+
+
+def _plain(name: str, value: object) -> object:
+    """Plain Python value of a :func:`figure` field: None when missing, float numbers."""
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+        return float("nan") if name in _NUMBER_FIELDS else None
+    if name in _NUMBER_FIELDS:
+        return float(value)  # type: ignore[arg-type]
+    if name == "sample_size":
+        return int(value)  # type: ignore[call-overload]
+    if name == "derived":
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return value
+    return str(value)

@@ -230,8 +230,11 @@ def test_figure_lookup_ranges_and_study_fields() -> None:
     )
     lifespan = load.figure("EU43-2019")
     assert lifespan["sample_size"] == 105 and "2019" in lifespan["cohort"]
+    one_sided = load.figure("ST01-population")  # "at least 46,000": no upper bound
+    assert isinstance(one_sided["value_high"], float) and math.isnan(one_sided["value_high"])
+    assert one_sided["value_low"] == 46_000.0 and one_sided["rate_per"] is None
     derived = load.figure("ST03-is-sample-derived")
-    assert bool(derived["derived"]) and pd.isna(derived["quote"])
+    assert derived["derived"] is True and derived["quote"] is None
     assert 716 < derived["value"] < 729
 
 

@@ -106,9 +106,11 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
+    "SENSITIVITY_FAMILIES",
     "CohortComparison",
     "Reappearance",
     "compare_cohorts",
+    "family_clusters",
     "reappearance_durations",
     "resolve_window_days",
     "window_label",

@@ -80,10 +80,15 @@ def provenance_markdown(processed: str | Path | None = None) -> str:
 
 
 def notebook_title(nb: object, fallback: str) -> str:
-    """The first Markdown heading of a notebook (``# ...``), else ``fallback``."""
-    for cell in getattr(nb, "cells", []):
+    """The first Markdown heading of a notebook (``# ...``), else ``fallback``.
+
+    ``nb`` is a notebook node or the notebook's JSON as a dict.
+    """
+    cells = nb.get("cells", []) if isinstance(nb, dict) else getattr(nb, "cells", [])
+    for cell in cells:
         if cell.get("cell_type") == "markdown":
-            match = _HEADING.search(cell.get("source", ""))
+            source = cell.get("source", "")
+            match = _HEADING.search("".join(source) if isinstance(source, list) else source)
             if match:
                 return match.group(1).replace("**", "").strip()
     return fallback

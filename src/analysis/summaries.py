@@ -536,7 +536,10 @@ def _fmt(value: float) -> str:
 
 
 def calibrated_baseline_model(key: str, params: Mapping[str, float]) -> CatMouseModel:
-    """The cat-and-mouse model a calibrated scenario implies, at its baseline (no crackdown).
+    """Legacy (parameter names before the sensitivity calibration; computes at point
+    estimates): notebook 05 uses :func:`calibration_table` and :func:`crest_grid_recovery`.
+
+    The cat-and-mouse model a calibrated scenario implies, at its baseline (no crackdown).
 
     Mirrors the scenario builders of :mod:`analysis.models.calibration`:
 
@@ -579,7 +582,10 @@ def calibrated_baseline_model(key: str, params: Mapping[str, float]) -> CatMouse
 
 
 def scenario_sustained_extra_hazard(key: str, params: Mapping[str, float]) -> float:
-    """The crackdown intensity a scenario observed, as an extra ban hazard per channel-day.
+    """Legacy (parameter names before the sensitivity calibration; computes at point
+    estimates): notebook 05 uses :func:`calibration_table` and :func:`crest_grid_recovery`.
+
+    The crackdown intensity a scenario observed, as an extra ban hazard per channel-day.
 
     Telegram: the mean of the two action days' extra hazards; CREST: the sustained 2019
     hazard ``1/lifetime_2019 - 1/lifetime_2018``; Twitter: the purge-day extra hazard.
@@ -599,7 +605,10 @@ def scenario_sustained_extra_hazard(key: str, params: Mapping[str, float]) -> fl
 def calibration_implications(
     results: Mapping[str, object], purge_fraction: float = 0.9
 ) -> pd.DataFrame:
-    """What each calibrated scenario implies, at its point estimate.
+    """Legacy (parameter names before the sensitivity calibration; computes at point
+    estimates): notebook 05 uses :func:`calibration_table` and :func:`crest_grid_recovery`.
+
+    What each calibrated scenario implies, at its point estimate.
 
     Returns one row per scenario: ``equilibrium_active`` (channels or accounts),
     ``mean_lifetime_days``, ``recreations_per_ban``, ``days_to_regain_50pct`` and

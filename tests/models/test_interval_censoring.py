@@ -90,7 +90,7 @@ def test_turnbull_grouped_data_is_the_empirical_distribution() -> None:
 @pytest.mark.parametrize("family", ["weibull", "lognormal", "loglogistic", "exponential"])
 def test_parametric_agrees_with_lifelines(family: str) -> None:
     lifelines = pytest.importorskip("lifelines")
-    lower, upper = _random_intervals(150, seed=5)
+    lower, upper = _random_intervals(100, seed=5)
     fitter = {
         "weibull": lifelines.WeibullFitter,
         "lognormal": lifelines.LogNormalFitter,
@@ -202,8 +202,8 @@ def test_interval_errors() -> None:
 
 
 def test_bootstrap_interval_brackets_the_estimate() -> None:
-    d = weekly_crawl(300, np.random.default_rng(9))
-    tb = TurnbullEstimator(variance="bootstrap", n_boot=40, seed=1).fit(d["lower"], d["upper"])
+    d = weekly_crawl(200, np.random.default_rng(9))
+    tb = TurnbullEstimator(variance="bootstrap", n_boot=20, seed=1).fit(d["lower"], d["upper"])
     band = tb.survival_ci([7.0, 14.0])
     assert (band["ci_lower"] <= band["survival"] + 1e-9).all()
     assert (band["survival"] <= band["ci_upper"] + 1e-9).all()
@@ -223,3 +223,24 @@ def test_likelihood_is_shared_with_published_points() -> None:
     data = il.IntervalData(lower, upper, np.array([40.0, 50.0, 60.0]))
     theta = np.array([np.log(ic.params_["scale"]), 0.0, -np.inf])
     assert il.loglik("exponential", theta, data)[0] == pytest.approx(ic.log_likelihood_)
+
+
+def test_profile_intervals_close_to_wald_for_large_samples_and_plots() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    d = weekly_crawl(300, np.random.default_rng(10))
+    wald = IntervalCensoredParametric("weibull", ci="wald").fit(d["lower"], d["upper"])
+    prof = IntervalCensoredParametric("weibull", ci="profile").fit(d["lower"], d["upper"])
+    for name in ("scale", "shape"):
+        w, p = wald.summary.loc[name], prof.summary.loc[name]
+        assert p["ci_lower"] < p["estimate"] < p["ci_upper"]
+        assert p["ci_lower"] == pytest.approx(w["ci_lower"], rel=0.03)
+        assert p["ci_upper"] == pytest.approx(w["ci_upper"], rel=0.03)
+    ax = prof.plot(t_max=30.0)
+    x, y = ax.lines[0].get_data()
+    np.testing.assert_allclose(y, prof.survival_at(x))
+    tb = TurnbullEstimator().fit(d["lower"], d["upper"])
+    ax = tb.plot()
+    x, y = ax.lines[0].get_data()
+    np.testing.assert_allclose(y, tb.survival_at(x))

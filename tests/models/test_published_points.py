@@ -112,7 +112,8 @@ def test_cohorts_are_independent_binomials() -> None:
     pts = pd.DataFrame(
         {"horizon_days": [5.0, 30.0], "count": [30, 140], "n": [100, 200], "cohort": ["a", "b"]}
     )
-    fit = fit_published_points(pts, "weibull", ci="wald")
+    with pytest.warns(UnidentifiedWarning, match="SATURATED"):
+        fit = fit_published_points(pts, "weibull", ci="wald")
     sc, sh = fit.params_["scale"], fit.params_["shape"]
     f5, f30 = 1 - np.exp(-((5 / sc) ** sh)), 1 - np.exp(-((30 / sc) ** sh))
     assert f5 == pytest.approx(0.30, abs=1e-6) and f30 == pytest.approx(0.70, abs=1e-6)
@@ -268,3 +269,16 @@ def test_bad_configuration() -> None:
         fit_published_points(THREE, "gamma")
     with pytest.raises(ModelError, match="ci"):
         fit_published_points(THREE, ci="bayes")
+
+
+def test_plot_draws_the_fitted_curve_and_the_points() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fit = fit_published_points(THREE, "loglogistic", ci="wald")
+    ax = fit.plot()
+    x, y = ax.lines[0].get_data()
+    np.testing.assert_allclose(y, fit.cdf(x))
+    px, py = ax.lines[1].get_data()
+    np.testing.assert_allclose(py, THREE["count"] / 500)
+    assert list(fit.points_["fitted_share"]) == pytest.approx(list(fit.cdf(px)))

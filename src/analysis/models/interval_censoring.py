@@ -363,7 +363,7 @@ class TurnbullEstimator:
         var = np.einsum("ti,ij,tj->t", frac, self._cov, frac)
         se = np.sqrt(np.maximum(var, 0.0))
         z = float(stats.norm.ppf(1 - self.alpha / 2))
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             sd = se / np.abs(s * np.log(s))
             lo = s ** np.exp(z * sd)
             hi = s ** np.exp(-z * sd)

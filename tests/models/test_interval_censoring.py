@@ -244,3 +244,21 @@ def test_profile_intervals_close_to_wald_for_large_samples_and_plots() -> None:
     ax = tb.plot()
     x, y = ax.lines[0].get_data()
     np.testing.assert_allclose(y, tb.survival_at(x))
+
+
+def test_cure_model_on_weekly_crawl_recovers_truth() -> None:
+    rng = np.random.default_rng(5)
+    n = 800
+    created = rng.uniform(0, 180, n)
+    banned = created + np.where(rng.random(n) < 0.3, np.inf, 8.0 * rng.weibull(0.8, n))
+    first_gone = np.ceil(banned / 7) * 7
+    last = np.floor(210 / 7) * 7
+    cens = first_gone > last
+    lower = np.where(cens, last, np.maximum(created, first_gone - 7)) - created
+    upper = np.where(cens, np.inf, first_gone - created)
+    fit = IntervalCensoredParametric("weibull", cure=True).fit(lower, upper)
+    for name, truth in (("cure_fraction", 0.3), ("shape", 0.8), ("scale", 8.0)):
+        row = fit.summary.loc[name]
+        assert row["ci_lower"] <= truth <= row["ci_upper"], name
+    no_cure = IntervalCensoredParametric("weibull").fit(lower, upper)
+    assert fit.aic_ < no_cure.aic_ - 10  # the cure fraction is needed

@@ -216,8 +216,9 @@ def test_parametric_bootstrap_on_the_exact_simulator_agrees_with_wald() -> None:
 
 
 def test_legacy_likelihood_kept_by_name() -> None:
+    """method='independent_counts' is the pre-issue-12 likelihood, still available."""
     truth, start_cd, _ = truth_of("sustained")
-    data = truth.simulate(60, seed=7).daily[SERIES]
+    data = truth.simulate(130, seed=7).daily[SERIES]
     problem = IntensityProblem(CatMouseModel, normalise_series(data), (start_cd,), {}, 1.0, 1, True)
     assert problem.names[-1] == "extra_hazard_per_day[0]"
     with warnings.catch_warnings():
@@ -229,6 +230,7 @@ def test_legacy_likelihood_kept_by_name() -> None:
             fixed={"recreation_delay_mean_days": 2.0, "recreation_probability": 0.6},
         )
     assert legacy.likelihood == "poisson"
+    assert legacy.summary.loc["ban_hazard_per_day", "estimate"] == pytest.approx(0.1, rel=0.2)
 
 
 @pytest.mark.slow

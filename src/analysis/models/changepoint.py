@@ -1,4 +1,11 @@
-"""Changepoints in a daily count series: PELT with a Poisson cost (M6 of the modelling notes).
+"""Changepoints in a daily count series: PELT with a Poisson or NB cost (M6 of the notes).
+
+:class:`NegBinChangepoints` (recommended for real series) uses a negative-binomial cost with
+a penalty calibrated by simulation and gives a confidence set for each break location (see
+:mod:`analysis.models._ts_changepoint`).  Measured on 500 simulated days with 4 true breaks and
+NB dispersion 0.05: precision >= 0.9 (``tests/models/test_changepoint.py``, README validation
+table), where the Poisson cost with the BIC penalty found 134 breaks (issue 12).
+:class:`PoissonChangepoints` is the original Poisson fitter, described below.
 
 Crackdowns found without given dates.  The series is split into segments of constant Poisson
 rate; the segmentation minimises
@@ -27,8 +34,16 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import ModelError
+from analysis.models._ts_changepoint import (
+    calibrated_penalty,
+    crops,
+    estimate_dispersion,
+    location_sets,
+    nb_cost,
+)
 
 __all__ = [
+    "NegBinChangepoints",
     "PoissonChangepoints",
     "match_changepoints",
     "optimal_partitioning",
@@ -78,7 +93,8 @@ def segmentation_cost(counts: object, changepoints: object, penalty: str | float
     return float(cost + penalty_value(penalty, y.size) * cps.size)
 
 
-def _partition(y: np.ndarray, pen: float, min_size: int, prune: bool) -> np.ndarray:
+def _partition(y: np.ndarray, pen: float, min_size: int, prune: bool, cost=None) -> np.ndarray:
+    cost = _segment_cost if cost is None else cost
     n = y.size
     cs = np.concatenate([[0.0], np.cumsum(y)])
     best = np.full(n + 1, np.inf)
@@ -93,7 +109,7 @@ def _partition(y: np.ndarray, pen: float, min_size: int, prune: bool) -> np.ndar
         candidates, dead_from = candidates[alive], dead_from[alive]
         ok = t - candidates >= min_size
         admissible = candidates[ok]
-        costs = _segment_cost(cs[t] - cs[admissible], t - admissible)
+        costs = cost(cs[t] - cs[admissible], t - admissible)
         totals = best[admissible] + costs + pen
         k = int(np.argmin(totals))
         best[t] = totals[k]
@@ -159,7 +175,11 @@ def match_changepoints(
     f = np.asarray(found, dtype=float)
     tr = np.asarray(truth, dtype=float)
     if tr.size == 0 or f.size == 0:
-        return {"precision": float(f.size == 0), "recall": float(tr.size == 0), "max_distance": np.inf}
+        return {
+            "precision": float(f.size == 0),
+            "recall": float(tr.size == 0),
+            "max_distance": np.inf,
+        }
     d = np.abs(f[:, None] - tr[None, :])
     return {
         "precision": float(np.mean(d.min(axis=1) <= tolerance_days)),
@@ -230,6 +250,136 @@ class PoissonChangepoints:
         ax.step(self._d, rate, where="post", label="segment rate")
         for c in self.changepoint_days_:
             ax.axvline(c, ls="--", color="0.6", lw=0.8)
+        ax.set_xlabel("day")
+        ax.set_ylabel("count per day")
+        ax.legend(fontsize=8)
+        return ax
+
+
+def _segments(y: np.ndarray, d: np.ndarray, cps: np.ndarray) -> pd.DataFrame:
+    edges = np.concatenate([[0], cps, [y.size]])
+    rows = []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        rows.append(
+            {
+                "start_day": d[a],
+                "end_day": d[b - 1],
+                "n_days": int(b - a),
+                "total": float(y[a:b].sum()),
+                "rate_per_day": float(y[a:b].mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class NegBinChangepoints:
+    """PELT with a negative-binomial cost, a simulation-calibrated penalty and location sets.
+
+    Parameters
+    ----------
+    penalty
+        ``"calibrated"`` (default): the penalty at which a series of the same length and
+        dispersion without any change gets a spurious break with probability
+        ``false_alarm`` (simulated, see
+        :func:`analysis.models._ts_changepoint.calibrated_penalty`); ``"bic"`` (``2 log n``)
+        or a number (``-2 log L`` scale) are used as is.
+    false_alarm
+        Target probability of a spurious break in a series without change.
+    min_size
+        Minimum segment length in days.
+    dispersion
+        NB2 ``alpha``; default: estimated from day-to-day differences.
+    latent_ar
+        ``(phi, sd)`` of a latent AR(1) log-rate to include in the calibration simulations
+        (an autocorrelated series needs a higher penalty); default none.
+    confidence
+        Level of the break-location sets.
+    n_sim, n_boot
+        Simulations for the penalty and bootstrap replicates for each location set.
+    seed
+        Seed or Generator.
+
+    Attributes (after :meth:`fit`)
+    ------------------------------
+    changepoints_, changepoint_days_, segments_, dispersion_, penalty_, locations_
+        ``locations_``: one row per break with ``changepoint``, ``lower``, ``upper``
+        (indices), ``day``, ``lower_day``, ``upper_day`` and ``set_size`` (days in the set).
+    """
+
+    penalty: str | float = "calibrated"
+    false_alarm: float = 0.02
+    min_size: int = 1
+    dispersion: float | None = None
+    latent_ar: tuple[float, float] | None = None
+    confidence: float = 0.95
+    n_sim: int = 400
+    n_boot: int = 400
+    seed: int | np.random.Generator | None = None
+
+    def _penalty(self, y: np.ndarray, alpha: float, rng: np.random.Generator) -> float:
+        if isinstance(self.penalty, str) and self.penalty == "calibrated":
+            return calibrated_penalty(
+                y.size, float(np.median(y)), alpha, self.min_size, self.false_alarm,
+                self.n_sim, self.latent_ar, rng,
+            )  # fmt: skip
+        return penalty_value(self.penalty, y.size)
+
+    def fit(self, counts: object, days: object | None = None) -> NegBinChangepoints:
+        """Segment ``counts`` (observed on consecutive ``days``; default 0..n-1). Returns self."""
+        y = _check(counts)
+        d = np.arange(y.size) if days is None else np.asarray(days)
+        if d.size != y.size:
+            raise ModelError(f"days and counts differ in length ({d.size} vs {y.size})")
+        if int(self.min_size) < 1:
+            raise ModelError(f"min_size must be >= 1, got {self.min_size!r}")
+        rng = np.random.default_rng(self.seed)
+        alpha = estimate_dispersion(y) if self.dispersion is None else float(self.dispersion)
+        self.dispersion_ = alpha
+        self.penalty_ = self._penalty(y, alpha, rng)
+        self._cost = nb_cost(alpha)
+        cps = _partition(y, self.penalty_, int(self.min_size), prune=True, cost=self._cost)
+        self.changepoints_ = cps
+        self.changepoint_days_ = d[cps]
+        self.segments_ = _segments(y, d, cps)
+        loc = location_sets(y, cps, alpha, int(self.min_size), self.confidence, self.n_boot, rng)
+        loc["day"] = d[loc["changepoint"].to_numpy(dtype=int)]
+        loc["lower_day"] = d[loc["lower"].to_numpy(dtype=int)]
+        loc["upper_day"] = d[loc["upper"].to_numpy(dtype=int)]
+        self.locations_ = loc
+        self._y, self._d = y, d
+        return self
+
+    def _run(self, pen: float) -> tuple[np.ndarray, float]:
+        cps = _partition(self._y, pen, int(self.min_size), prune=True, cost=self._cost)
+        edges = np.concatenate([[0], cps, [self._y.size]])
+        cs = np.concatenate([[0.0], np.cumsum(self._y)])
+        total = float(self._cost(cs[edges[1:]] - cs[edges[:-1]], np.diff(edges)).sum())
+        return cps, total
+
+    def path(self, pen_min: float | None = None, pen_max: float | None = None) -> pd.DataFrame:
+        """CROPS path of the fitted series: the optimal segmentation for every penalty.
+
+        Default range: a tenth to twice the fitted penalty.  One row per number of
+        changepoints (``n_changepoints``, unpenalised ``cost``, ``penalty_from``,
+        ``penalty_to``).
+        """
+        lo = 0.1 * self.penalty_ if pen_min is None else float(pen_min)
+        hi = 2.0 * self.penalty_ if pen_max is None else float(pen_max)
+        return crops(self._y, lo, hi, self._run)
+
+    def plot(self, ax=None):
+        """Counts, segment rates and the break-location sets; returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 3.5))
+        ax.plot(self._d, self._y, ".", ms=3, color="0.4", label="observed")
+        rate = np.repeat(self.segments_["rate_per_day"].to_numpy(), self.segments_["n_days"])
+        ax.step(self._d, rate, where="post", label="segment rate")
+        for _, row in self.locations_.iterrows():
+            ax.axvspan(row["lower_day"], row["upper_day"], color="0.8", lw=0)
+            ax.axvline(row["day"], ls="--", color="0.4", lw=0.8)
         ax.set_xlabel("day")
         ax.set_ylabel("count per day")
         ax.legend(fontsize=8)

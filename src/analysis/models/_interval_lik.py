@@ -21,6 +21,8 @@ full precision; the gradient is analytic and the Hessian a central difference of
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import optimize, special
 
@@ -347,91 +349,34 @@ def profile_interval(
     return out[0], out[1]
 
 
-PARAM_NAMES = {
-    "exponential": ("scale", None),
-    "weibull": ("scale", "shape"),
-    "loglogistic": ("scale", "shape"),
-    "lognormal": ("mu", "sigma"),
-}
-
-
-def natural(family: str, index: int, value: np.ndarray | float) -> np.ndarray:
-    """Internal ``(mu, s, eta)`` coordinate -> reported parameter (monotone map)."""
-    v = np.asarray(value, dtype=float)
-    if index == 2:
-        return special.expit(v)
-    if family == "lognormal":
-        return v if index == 0 else np.exp(v)
-    return np.exp(v) if index == 0 else np.exp(-v)
-
-
-def summary_table(
-    family: str,
-    theta: np.ndarray,
-    cov: np.ndarray,
-    free: list[int],
-    z: float,
-    bounds: dict[int, tuple[float, float]] | None = None,
-) -> tuple[list[str], np.ndarray]:
-    """Rows ``estimate, se, ci_lower, ci_upper`` per free parameter on the reported scale.
-
-    ``cov`` is the covariance in the free internal coordinates; ``se`` is by the delta method;
-    intervals are Wald on the internal scale (log for positive parameters, logit for the cure
-    fraction) unless ``bounds`` holds profile bounds for that coordinate.
-    """
-    names, rows = [], []
-    for a, i in enumerate(free):
-        name = "cure_fraction" if i == 2 else PARAM_NAMES[family][i]
-        se_int = float(np.sqrt(cov[a, a])) if np.isfinite(cov[a, a]) and cov[a, a] >= 0 else np.nan
-        est = float(natural(family, i, theta[i]))
-        h = 1e-6 * max(1.0, abs(theta[i]))
-        deriv = float(
-            (natural(family, i, theta[i] + h) - natural(family, i, theta[i] - h)) / (2 * h)
+def check_intervals(lower: Any, upper: Any, weights: Any) -> tuple[np.ndarray, ...]:
+    """Validate ``(lower, upper]`` intervals in days and weights; return float arrays."""
+    lo = np.asarray(lower, dtype=float)
+    up = np.asarray(upper, dtype=float)
+    if lo.ndim != 1 or lo.shape != up.shape or lo.size == 0:
+        raise ModelError(
+            f"lower/upper: expected two 1-D arrays of equal length > 0, got "
+            f"{lo.shape} and {up.shape}"
         )
-        if bounds is not None and i in bounds:
-            lo_i, hi_i = bounds[i]
-        else:
-            lo_i, hi_i = theta[i] - z * se_int, theta[i] + z * se_int
-        ends = sorted([float(natural(family, i, lo_i)), float(natural(family, i, hi_i))])
-        names.append(name)
-        rows.append([est, abs(deriv) * se_int, ends[0], ends[1]])
-    return names, np.array(rows, dtype=float)
+    w = np.ones_like(lo) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != lo.shape or np.any(~np.isfinite(w)) or np.any(w < 0):
+        raise ModelError("weights: expected finite non-negative numbers, one per interval")
+    checks = (
+        (~np.isfinite(lo) | (lo < 0), "lower", "a finite number of days >= 0"),
+        (np.isnan(up) | (up < lo), "upper", "upper >= lower (inf: right-censored)"),
+        ((lo == up) & (lo == 0), "upper", "an exact time > 0 (lower == upper == 0 given)"),
+    )
+    for bad, name, expected in checks:
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ModelError(
+                f"{name}: row {i} is {(lo if name == 'lower' else up)[i]!r}; expected {expected}"
+            )
+    if not np.any(np.isfinite(up) & (w > 0)):
+        from analysis.errors import NoEventsError
 
-
-def survival(family: str, theta: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Population survival ``S(t) = pi + (1 - pi) S_u(t)`` (``S = 1`` for ``t <= 0``)."""
-    t = np.asarray(t, dtype=float)
-    mu, s, eta = (float(v) for v in theta)
-    pi = 0.0 if eta == -np.inf else float(special.expit(eta))
-    with np.errstate(divide="ignore"):
-        z = (np.log(np.maximum(t, 0.0)) - mu) / np.exp(s)
-    su = np.where(t > 0, np.exp(par.log_sf0(family, np.where(t > 0, z, 0.0))[0]), 1.0)
-    return pi + (1.0 - pi) * su
-
-
-def cdf_band(
-    family: str, theta: np.ndarray, cov: np.ndarray, free: list[int], t: np.ndarray, z: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``F(t)`` with a pointwise delta-method band on the logit scale."""
-    t = np.asarray(t, dtype=float)
-    f = 1.0 - survival(family, theta, t)
-
-    def logit_f(th: np.ndarray) -> np.ndarray:
-        return special.logit(np.clip(1.0 - survival(family, th, t), 1e-300, 1 - 1e-16))
-
-    grads = []
-    for i in free:
-        h = 1e-6 * max(1.0, abs(theta[i]))
-        up, dn = theta.copy(), theta.copy()
-        up[i] += h
-        dn[i] -= h
-        grads.append((logit_f(up) - logit_f(dn)) / (2 * h))
-    g = np.array(grads)
-    var = np.einsum("it,ij,jt->t", g, cov, g)
-    se = np.sqrt(np.maximum(var, 0.0))
-    centre = logit_f(theta)
-    lo = special.expit(centre - z * se)
-    hi = special.expit(centre + z * se)
-    zero = f <= 0
-    lo[zero], hi[zero] = 0.0, 0.0
-    return f, lo, hi
+        raise NoEventsError(
+            "interval-censored fit: every interval is open on the right (no "
+            "event seen); the lifetime distribution is not identified"
+        )
+    return lo, up, w

@@ -16,8 +16,19 @@ set are cumulative sums, so a fit is ``O(n log n)`` per Newton step.
 Variance: the robust sandwich ``I^-1 (sum_c U_c U_c') I^-1`` from per-subject score residuals,
 summed within ``cluster_col`` when given (lineages), treating ``G`` as known, as R's
 ``coxph(..., weights, cluster)`` on ``survival::finegray`` data does (Geskus 2011); the
-uncertainty in ``G`` is small and coverage is tested in simulation.  Delayed entry is not
-supported (it needs truncation weights as well: Geskus 2011); it raises.
+uncertainty in ``G`` is small and coverage is tested in simulation.
+
+Delayed entry (Geskus 2011): a row is at risk with weight 1 from its entry on; a row that ended
+for another cause at ``T_i`` keeps weight ``G(u-) H(u-) / (G(T_i-) H(T_i-))`` with ``H(t-) =
+P(L < t)`` the distribution of entry times, estimated by Lynden-Bell's reverse-time
+product-limit estimator (it restores the channels that ended for another cause before they
+could have been found), and ``G`` the censoring Kaplan-Meier with delayed-entry risk sets.
+Assumes entry independent of everything else; tested by simulation with known truth.  The
+weights are unbounded when entry has little mass before early competing endings (``H(T_i-)``
+near 0); in simulation with entry uniform from 0 the log ratio was biased by +0.03 even at
+n = 30 000 (with the true ``H``), while with half the rows entering at 0 (channels created
+after observation started, the usual crawl design) the bias was 0.001 +- 0.003.  A warning is
+issued when a weight exceeds 20.
 
 References
 ----------
@@ -29,13 +40,14 @@ Biometrics 67, 39-49.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.errors import ModelError, UnidentifiedWarning
+from analysis.errors import ModelError, TakedownWarning, UnidentifiedWarning
 from analysis.models._cr_data import cause_codes
 from analysis.models._reg import (
     cluster_codes,
@@ -51,16 +63,37 @@ if TYPE_CHECKING:
 __all__ = ["FineGray", "censoring_survival"]
 
 
-def censoring_survival(t: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def censoring_survival(
+    t: np.ndarray, censored: np.ndarray, entry: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan-Meier of the censoring distribution: jump times and ``G`` just after each.
 
-    Events are taken to precede censorings at the same time (risk set ``T >= s``).
+    Events are taken to precede censorings at the same time (risk set ``entry < s <= T``).
     """
     times, inv = np.unique(t, return_inverse=True)
     c = np.bincount(inv, weights=censored.astype(float), minlength=times.size)
     at_risk = t.size - np.searchsorted(np.sort(t), times, side="left")
+    if entry is not None:
+        at_risk = at_risk - (t.size - np.searchsorted(np.sort(entry), times, side="left"))
     g = np.cumprod(1.0 - c / at_risk)
     return times, g
+
+
+def truncation_cdf_left(t: np.ndarray, entry: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``P(L < q)`` for the entry (truncation) times ``L``: Lynden-Bell's reverse-time
+    product-limit estimator, ``prod_{s >= q} (1 - a(s) / r(s))`` with ``a(s)`` entries at
+    ``s`` and ``r(s) = #{L <= s <= T}``; normalised so that it is 1 after the last entry."""
+    pos = entry > 0
+    if not pos.any():
+        return np.ones_like(q, dtype=float)
+    s_times, a = np.unique(entry[pos], return_counts=True)
+    r = np.searchsorted(np.sort(entry), s_times, side="right") - np.searchsorted(
+        np.sort(t), s_times, side="left"
+    )
+    factor = 1.0 - a / r
+    # suffix products: value at q is the product over entry times s >= q
+    suffix = np.concatenate([np.cumprod(factor[::-1])[::-1], [1.0]])
+    return suffix[np.searchsorted(s_times, q, side="left")]
 
 
 def _g_left(times: np.ndarray, g: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -72,33 +105,42 @@ def _g_left(times: np.ndarray, g: np.ndarray, q: np.ndarray) -> np.ndarray:
 class _Sums:
     """Weighted risk-set sums S0, S1, S2 at the event times of the cause of interest."""
 
-    def __init__(self, t: np.ndarray, codes: np.ndarray, k: int, x: np.ndarray) -> None:
-        self.t, self.x = t, x
+    def __init__(
+        self, t: np.ndarray, codes: np.ndarray, k: int, x: np.ndarray, entry: np.ndarray
+    ) -> None:
+        self.t, self.x, self.entry = t, x, entry
         self.ev = codes == k
         self.comp = (codes > 0) & ~self.ev
-        gt, g = censoring_survival(t, codes == 0)
+        gt, g = censoring_survival(t, codes == 0, entry)
         self.u, inv = np.unique(t[self.ev], return_inverse=True)
         self.d = np.bincount(inv, minlength=self.u.size).astype(float)
         self.dx = np.zeros((self.u.size, x.shape[1]))
         np.add.at(self.dx, inv, x[self.ev])
-        self.gu = _g_left(gt, g, self.u)
+        # weight of a subject who ended for another cause at T_c, at u > T_c: W(u) / W(T_c)
+        # with W = G(.-) H(.-): censoring (Fine & Gray) times truncation (Geskus 2011)
+        self.gu = _g_left(gt, g, self.u) * truncation_cdf_left(t, entry, self.u)
         self.order = np.argsort(t, kind="stable")
-        self.ts = t[self.order]
-        self.first = np.searchsorted(self.ts, self.u, side="left")  # T >= u from here
+        self.first = np.searchsorted(t[self.order], self.u, side="left")  # T >= u from here
+        self.e_order = np.argsort(entry, kind="stable")
+        self.e_first = np.searchsorted(entry[self.e_order], self.u, side="left")  # entry >= u
         ci = np.flatnonzero(self.comp)
         self.ci = ci[np.argsort(t[ci], kind="stable")]
-        self.gc = _g_left(gt, g, t[self.ci])
-        self.ncomp = np.searchsorted(t[self.ci], self.u, side="left")  # T_c < u
+        tc = t[self.ci]
+        self.gc = _g_left(gt, g, tc) * truncation_cdf_left(t, entry, tc)
+        self.ncomp = np.searchsorted(tc, self.u, side="left")  # T_c < u
 
     def compute(self, beta: np.ndarray) -> tuple[np.ndarray, ...]:
         x = self.x
         r = np.exp(x @ beta)
         xx = x[:, :, None] * x[:, None, :]
 
-        def tail(a: np.ndarray) -> np.ndarray:
-            a = a[self.order]
-            rc = np.concatenate([np.cumsum(a[::-1], axis=0)[::-1], np.zeros((1, *a.shape[1:]))])
-            return rc[self.first]
+        def tail(a: np.ndarray) -> np.ndarray:  # at risk with weight 1: entry < u <= T
+            def from_(order: np.ndarray, pos: np.ndarray) -> np.ndarray:
+                b = a[order]
+                zero = np.zeros((1, *b.shape[1:]))
+                return np.concatenate([np.cumsum(b[::-1], axis=0)[::-1], zero])[pos]
+
+            return from_(self.order, self.first) - from_(self.e_order, self.e_first)
 
         def head(a: np.ndarray) -> np.ndarray:
             a = a[self.ci] / self.gc.reshape(-1, *([1] * (a.ndim - 1)))
@@ -133,7 +175,8 @@ class _Sums:
         l0 = np.concatenate([[0.0], np.cumsum(dl)])
         l1 = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(xbar * dl[:, None], axis=0)])
         upto = np.searchsorted(self.u, t, side="right")
-        res -= r[:, None] * (x * l0[upto, None] - l1[upto])
+        since = np.searchsorted(self.u, self.entry, side="right")
+        res -= r[:, None] * (x * (l0[upto] - l0[since])[:, None] - (l1[upto] - l1[since]))
         # other causes, weight G(u-)/G(T_i-) at u_j > T_i
         c = self.ci
         m0 = np.concatenate([np.cumsum((self.gu * dl)[::-1])[::-1], [0.0]])
@@ -199,19 +242,19 @@ class FineGray:
         cluster_col
             Lineage (family) labels: the sandwich variance sums score residuals within each.
         entry_col
-            Not supported (delayed entry needs truncation weights): raises when non-zero.
+            Delayed entry (days): at risk from then on; rows that ended for another cause keep
+            the censoring-times-truncation weight of Geskus (2011).
         """
         what = "FineGray.fit"
         require_columns(df, [duration_col, event_col, cluster_col, entry_col], what)
-        if entry_col is not None and (numeric_column(df, entry_col, what) > 0).any():
-            raise ModelError(
-                f"{what}: delayed entry ({entry_col!r} > 0) is not supported by this Fine-Gray "
-                "implementation (it needs truncation weights, Geskus 2011); use AalenJohansen "
-                "for cumulative incidence with delayed entry"
-            )
         t = numeric_column(df, duration_col, what)
         if (t < 0).any():
             raise ModelError(f"{what}: column {duration_col!r} has negative durations")
+        entry = numeric_column(df, entry_col, what) if entry_col else np.zeros(t.size)
+        bad = (entry < 0) | ((entry > 0) & (entry >= t))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ModelError(f"{what}: row {i}: expected 0 <= {entry_col} < {duration_col}")
         codes, labels = cause_codes(df[event_col], len(df))
         if cause not in labels:
             raise ModelError(
@@ -223,7 +266,19 @@ class FineGray:
         )
         if not names:
             raise ModelError(f"{what}: no covariates; expected at least one numeric column")
-        sums = _Sums(t, codes, k, x)
+        sums = _Sums(t, codes, k, x, entry)
+        h_min = float(truncation_cdf_left(t, entry, t[sums.ci]).min()) if sums.ci.size else 1.0
+        if h_min < 0.05:
+            warnings.warn(
+                f"{what}: truncation weights up to {1.0 / max(h_min, 1e-300):.3g}: rows that "
+                "ended for another cause very early, when few channels had entered observation "
+                "(P(entry < T) estimated at "
+                f"{h_min:.3g}); the estimate can be biased in finite samples (simulation: "
+                "+0.03 on a log ratio of 0.5 with entry uniform from 0). Consider a later time "
+                "origin or restricting to channels created after observation started",
+                TakedownWarning,
+                stacklevel=2,
+            )
         beta = np.zeros(len(names))
         ll, grad, info = sums.loglik(beta)
         for _ in range(self.max_iter):
@@ -264,8 +319,6 @@ class FineGray:
         )
         self.summary = wald_table(names, beta, cov, self.alpha, "shr")
         if self.n_events_ < 10 * len(names):
-            import warnings
-
             warnings.warn(
                 f"{what}: {self.n_events_} events for {len(names)} covariates; Wald intervals "
                 "may be unreliable",

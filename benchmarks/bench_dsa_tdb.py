@@ -45,7 +45,6 @@ def _run_duckdb(path: Path) -> dict:
 
 
 def _run_pandas(path: Path) -> dict:
-    import io
     import zipfile
 
     import pandas as pd
@@ -60,7 +59,8 @@ def _run_pandas(path: Path) -> dict:
                 for name in inner.namelist():
                     with inner.open(name) as raw:
                         chunks = pd.read_csv(
-                            io.TextIOWrapper(raw, encoding="utf-8"),
+                            raw,
+                            encoding="utf-8",
                             usecols=list(REQUIRED_COLUMNS),
                             dtype=str,
                             chunksize=1_000_000,

@@ -251,7 +251,9 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="comma-separated vocabulary terms to accept beyond the known lists",
     )
-    dsa.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit (default 1GB)")
+    dsa.add_argument(
+        "--memory-limit", default="512MB", help="DuckDB memory limit, all workers (512MB)"
+    )
     dsa.add_argument(
         "--synthetic",
         action="store_true",

@@ -35,9 +35,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from analysis.errors import IngestResourceError
 from analysis.ingest.dsa_tdb import checks
 from analysis.ingest.dsa_tdb.layout import era_for, parse_file_name
-from analysis.ingest.dsa_tdb.query import DUCKDB, Scope, selection_sql
+from analysis.ingest.dsa_tdb.query import DUCKDB, Scope, selected_list_sql, selection_sql
 from analysis.ingest.dsa_tdb.reader import (
     READ_COLUMNS,
     CsvPart,
@@ -51,8 +52,10 @@ from analysis.ingest.dsa_tdb.reader import (
 )
 from analysis.ingest.scratch import make_scratch, remove_scratch
 
-MAX_LINE_BYTES = 64 << 20
-"""Longest record DuckDB accepts (free-text fields of full dumps can be long)."""
+MAX_LINE_BYTES = 2 << 20
+"""Longest record DuckDB accepts (DuckDB's default; the database caps free-text fields at a
+few thousand characters). DuckDB's read buffer is 16 times this per connection, so a larger
+value costs memory."""
 
 DECISIONS_SCHEMA = pa.schema(
     [
@@ -127,10 +130,12 @@ def _check_batch(
     seen: dict[str, set[str]],
     columns: set[str] | None = None,
     rejected: list[int] | Callable[[], list[int]] | None = None,
-) -> int:
+    also: str | None = None,
+) -> tuple[int, object]:
     """Check the terms and dates of the statements in the DuckDB relation ``raw``.
 
-    Returns the number of statements (valid records) in ``raw``, counted in the same scan.
+    Returns the number of statements (valid records) in ``raw`` and the value of the
+    aggregate ``also`` (e.g. the selected statements), both computed in the same scan.
     """
     names = columns if columns is not None else set(batch.schema.names)
 
@@ -150,9 +155,11 @@ def _check_batch(
     select = [f"list(DISTINCT {c})" for c in term_columns] + [
         f"count(*) FILTER (WHERE {cond})" for cond in date_conditions.values()
     ]
-    summary = con.execute(f"SELECT {', '.join(select)}, count(*) FROM raw").fetchall()[0]
-    n_rows = int(summary[-1])
-    summary = summary[:-1]
+    select.append("count(*)")
+    select.append(also or "NULL")
+    summary = con.execute(f"SELECT {', '.join(select)} FROM raw").fetchall()[0]
+    n_rows, extra = int(summary[-2]), summary[-1]
+    summary = summary[:-2]
     distinct = dict(zip(term_columns, summary[: len(term_columns)], strict=True))
     bad_dates = dict(zip(date_conditions, summary[len(term_columns) :], strict=True))
     for column in term_columns:
@@ -189,7 +196,7 @@ def _check_batch(
                 column=column,
                 value=value,
             )
-    return n_rows
+    return n_rows, extra
 
 
 def _record_of(valid_index: int, rejected: list[int]) -> int:
@@ -254,7 +261,8 @@ def _process_csv_part(
                     row=int(valid) + len(rejected_records()),
                 )
             unknown: set[str] = set()
-            valid = _check_batch(
+            has_scope = "territorial_scope" in header
+            valid, rows = _check_batch(
                 con,
                 None,
                 part=part.name,
@@ -265,6 +273,7 @@ def _process_csv_part(
                 seen={},
                 columns=set(wanted),
                 rejected=rejected_records,
+                also=selected_list_sql(scope, has_territorial_scope=has_scope),
             )
             rejected = rejected_records()
             kinds = {
@@ -280,11 +289,7 @@ def _process_csv_part(
             stats.records = int(valid) + len(rejected)
             stats.malformed = len(rejected)
             stats.malformed_records = rejected
-            result = con.sql(
-                selection_sql(
-                    DUCKDB, scope=scope, has_territorial_scope="territorial_scope" in header
-                )
-            ).to_arrow_table()
+            result = pa.Table.from_pylist(rows or [], schema=DECISIONS_SCHEMA)
         finally:
             con.close()
     finally:
@@ -307,7 +312,7 @@ def process_dump_file(
     *,
     scope: Scope = "keyword",
     accepted_terms: frozenset[str] = frozenset(),
-    memory_limit: str = "1GB",
+    memory_limit: str = "512MB",
     threads: int | None = None,
     workers: int = 2,
     temp_dir: str | Path | None = None,
@@ -378,7 +383,14 @@ def process_dump_file(
                 ]
                 try:
                     for future in futures:
-                        stats, table, unknown = future.result()
+                        try:
+                            stats, table, unknown = future.result()
+                        except duckdb.OutOfMemoryException as error:
+                            raise IngestResourceError(
+                                f"DuckDB ran out of memory ({error}); raise --memory-limit "
+                                "or lower the number of workers",
+                                file=path,
+                            ) from None
                         parts.append(stats)
                         unknown_keywords |= unknown
                         if table is not None:

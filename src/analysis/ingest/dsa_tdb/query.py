@@ -61,10 +61,12 @@ class Dialect:
 
     def days_between(self, start_day: str, end_day: str) -> str:
         """Whole days from ``start_day`` to ``end_day`` (both 'YYYY-MM-DD' text)."""
+        # TRY_CAST: a bad date gives NULL here and is reported by the checks (which run in
+        # the same scan in the DuckDB engine) instead of failing inside the selection
         if self.name == "duckdb":
-            return f"date_diff('day', CAST({start_day} AS DATE), CAST({end_day} AS DATE))"
+            return f"date_diff('day', TRY_CAST({start_day} AS DATE), TRY_CAST({end_day} AS DATE))"
         if self.name == "spark":
-            return f"datediff(CAST({end_day} AS DATE), CAST({start_day} AS DATE))"
+            return f"datediff(try_cast({end_day} AS DATE), try_cast({start_day} AS DATE))"
         raise ValueError(f"unknown SQL dialect {self.name!r}")
 
 
@@ -115,6 +117,38 @@ def territorial_scope_sql(has_territorial_scope: bool) -> str:
     )
 
 
+def selection_columns(
+    dialect: Dialect, *, has_territorial_scope: bool = True
+) -> list[tuple[str, str]]:
+    """(name, expression) of each ``decisions`` column, computed from a raw statement."""
+    decision_day = "substr(application_date, 1, 10)"
+    content_day = "substr(content_date, 1, 10)"
+    filed_day = "substr(created_at, 1, 10)"
+
+    def flag(column: str) -> str:
+        return f"CASE WHEN {_present(column)} THEN 1 ELSE 0 END"
+
+    return [
+        ("decision_day", decision_day),
+        ("filed_day", filed_day),
+        ("content_day", content_day),
+        ("platform", "platform_name"),
+        ("visibility", flag("decision_visibility")),
+        ("account", flag("decision_account")),
+        ("provision", flag("decision_provision")),
+        ("monetary", flag("decision_monetary")),
+        ("automated_detection", "coalesce(automated_detection, 'not_stated')"),
+        ("automated_decision", "coalesce(automated_decision, 'not_stated')"),
+        ("territorial_scope", territorial_scope_sql(has_territorial_scope)),
+        (
+            "delay_days",
+            "CASE WHEN content_date IS NULL THEN NULL "
+            f"ELSE {dialect.days_between(content_day, decision_day)} END",
+        ),
+        ("filing_lag_days", dialect.days_between(decision_day, filed_day)),
+    ]
+
+
 def selection_sql(
     dialect: Dialect,
     *,
@@ -123,32 +157,21 @@ def selection_sql(
     source: str = "raw",
 ) -> str:
     """SELECT turning raw statements into ``decisions`` rows (one per selected statement)."""
-    decision_day = "substr(application_date, 1, 10)"
-    content_day = "substr(content_date, 1, 10)"
-    filed_day = "substr(created_at, 1, 10)"
+    columns = selection_columns(dialect, has_territorial_scope=has_territorial_scope)
+    listed = ",\n    ".join(f"{expr} AS {name}" for name, expr in columns)
+    return f"SELECT\n    {listed}\nFROM {source}\nWHERE {selection_predicate(scope)}\n"
 
-    def flag(column: str) -> str:
-        return f"CASE WHEN {_present(column)} THEN 1 ELSE 0 END"
 
-    return f"""
-SELECT
-    {decision_day} AS decision_day,
-    {filed_day} AS filed_day,
-    {content_day} AS content_day,
-    platform_name AS platform,
-    {flag("decision_visibility")} AS visibility,
-    {flag("decision_account")} AS account,
-    {flag("decision_provision")} AS provision,
-    {flag("decision_monetary")} AS monetary,
-    coalesce(automated_detection, 'not_stated') AS automated_detection,
-    coalesce(automated_decision, 'not_stated') AS automated_decision,
-    {territorial_scope_sql(has_territorial_scope)} AS territorial_scope,
-    CASE WHEN content_date IS NULL THEN NULL
-         ELSE {dialect.days_between(content_day, decision_day)} END AS delay_days,
-    {dialect.days_between(decision_day, filed_day)} AS filing_lag_days
-FROM {source}
-WHERE {selection_predicate(scope)}
-"""
+def selected_list_sql(scope: Scope, *, has_territorial_scope: bool = True) -> str:
+    """DuckDB aggregate collecting the selected ``decisions`` rows of a scan as one list.
+
+    Lets the DuckDB engine check every statement and pick the selected ones in a single scan
+    of a CSV part (``SELECT <checks>, <this> FROM raw``); the columns and the predicate are
+    those of :func:`selection_sql`, so both spellings select the same rows.
+    """
+    columns = selection_columns(DUCKDB, has_territorial_scope=has_territorial_scope)
+    fields = ", ".join(f"{name} := {expr}" for name, expr in columns)
+    return f"list(struct_pack({fields})) FILTER (WHERE {selection_predicate(scope)})"
 
 
 _DAILY_KEYS = "decision_day, platform, automated_detection, automated_decision, territorial_scope"

@@ -221,7 +221,7 @@ def ingest_dsa_tdb(
     accepted_terms: Iterable[str] = (),
     synthetic: bool = False,
     progress: bool | None = None,
-    memory_limit: str = "1GB",
+    memory_limit: str = "512MB",
     spark_master: str = "local[2]",
 ) -> dict:
     """Read DSA Transparency Database dumps; write daily series and delays into ``out``.

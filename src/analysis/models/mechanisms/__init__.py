@@ -15,7 +15,8 @@ mean field checked against it:
   their history (intervals with tested coverage);
 * ``compartments_fit``: two-compartment fit by the mean-field likelihood (free initial
   state; its intervals are too narrow and it says so);
-* ``policy``: the policy experiments of notebook 05 rerun under each mechanism.
+* ``policy`` (and ``policy_plot``): the policy experiments of notebook 05 rerun under each
+  mechanism, and their verdict figure.
 
 Import from the submodules (``from analysis.models.mechanisms.model import MechanismModel``);
 the names below are re-exported for convenience.  Everything simulated is synthetic.

@@ -298,3 +298,19 @@ def test_fine_gray_warns_on_unbounded_truncation_weights() -> None:
     tr = _truncate(fine_gray_data(rng, 3000), rng, share_at_zero=0.0)
     with pytest.warns(TakedownWarning, match="truncation weights"):
         FineGray().fit(tr, "t", "cause", 1, ["z"], entry_col="e")
+
+
+def test_lynden_bell_recovers_the_entry_distribution() -> None:
+    from analysis.models.fine_gray import truncation_cdf_left
+
+    rng = np.random.default_rng(19)
+    t = rng.exponential(2.0, 20_000)
+    e = rng.uniform(0.0, 1.0, t.size)
+    seen = t > e
+    q = np.array([0.1, 0.3, 0.6, 0.9, 1.5])
+    np.testing.assert_allclose(
+        truncation_cdf_left(t[seen], e[seen], q), np.minimum(q, 1), atol=0.02
+    )
+    # the naive empirical CDF of the observed entries is biased (late entries under-seen)
+    naive = (e[seen][:, None] < q).mean(axis=0)
+    assert naive[1] > 0.3 + 0.03

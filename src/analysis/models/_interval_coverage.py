@@ -128,6 +128,7 @@ def coverage_crawl(n_sim: int = 300, n: int = 300, seed: int = 13) -> pd.DataFra
         wb = IntervalCensoredParametric("weibull").fit(d["lower"], d["upper"]).summary
         hits["weib_shape"].append(wb.loc["shape", "ci_lower"] <= 1.0 <= wb.loc["shape", "ci_upper"])
     out = _table(hits, n_sim)
+    out["consistent_with_95"] = out["consistent_with_95"].astype("boolean")  # NA on bias rows
     for name, values in bias.items():  # mean relative bias of the median (not a coverage)
         out.loc[f"{name}_relative_bias", ["coverage", "n_sim"]] = [float(np.mean(values)), n_sim]
     return out

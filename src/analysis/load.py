@@ -123,6 +123,13 @@ def isiswatch_daily(processed: Path | None = None) -> pd.DataFrame | None:
     return _read("isiswatch_daily", processed) if path.is_file() else None
 
 
+def dsa_tdb_daily(processed: Path | None = None) -> pd.DataFrame | None:
+    """Terrorist-content statements per day from the EU DSA Transparency Database (folded
+    from ``data/raw/dsa_tdb``), or None when no such output was built."""
+    path = (processed or paths.processed_dir()) / schema.DSA_TDB_DAILY.path
+    return _read("dsa_tdb_daily", processed) if path.is_file() else None
+
+
 def study_results(
     platform: str | list[str] | None = None,
     target: str | list[str] | None = None,

@@ -382,6 +382,45 @@ ISISWATCH_DAILY = Table(
     primary_key=("date",),
 )
 
+DSA_TDB_DAILY = Table(
+    name="dsa_tdb_daily",
+    title="EU DSA Transparency Database: terrorist-content decisions per day",
+    description=(
+        "Statements of reasons per decision day, platform and decision kind, from the "
+        "output of `takedowns ingest dsa-tdb` placed in data/raw/dsa_tdb/ (daily_series.csv "
+        "and manifest.json). Written only when such an output exists. Recent days are "
+        "incomplete (decisions are filed days late): see share_filed and partial."
+    ),
+    fields=(
+        F("date", "date", "Day the decision was taken (application_date)."),
+        F("platform", "string", "Platform name as filed in the database."),
+        F(
+            "decision_kind",
+            "string",
+            "any (each statement once), visibility, account, provision or monetary (a "
+            "statement restricting two things counts under both).",
+        ),
+        F("statements", "integer", "Statements of reasons selected that day."),
+        F(
+            "share_filed",
+            "number",
+            "Expected share of the day's statements already filed by the last dump "
+            "(empirical filing-lag distribution of the platform).",
+            required=False,
+        ),
+        F(
+            "partial",
+            "boolean",
+            "True when the day is not yet complete (share_filed < 0.99 "
+            "or a dump missing within the filing-lag horizon).",
+        ),
+        F("scope", "string", "Selection: keyword (KEYWORD_TERRORIST_CONTENT) or category."),
+        F("synthetic", "boolean", "True when the dumps were generated (synthetic data)."),
+        F("source_url", "string", "Where the dumps are published."),
+    ),
+    primary_key=("date", "platform", "decision_kind"),
+)
+
 STUDY_RESULTS = Table(
     name="study_results",
     title="Published measurements of account and channel dynamics",
@@ -486,7 +525,16 @@ STUDY_RESULTS = Table(
 
 TABLES: Mapping[str, Table] = {
     t.name: t
-    for t in (DOCUMENTS, FIGURES, SERIES, CONFLICTS, ACTION_DAYS, STUDY_RESULTS, ISISWATCH_DAILY)
+    for t in (
+        DOCUMENTS,
+        FIGURES,
+        SERIES,
+        CONFLICTS,
+        ACTION_DAYS,
+        STUDY_RESULTS,
+        ISISWATCH_DAILY,
+        DSA_TDB_DAILY,
+    )
 }
 CORE_TABLES = ("documents", "figures", "series", "conflicts", "action_days", "study_results")
 

@@ -90,8 +90,10 @@ FAMILY_FILES = ("documents.csv", "figures.csv")
 """Files every family folder must hold (neither may be empty or header-only)."""
 TOP_FILES = ("action_days.csv", "documented_conflicts.csv")
 """Files ``data/raw`` must hold; a header alone means "nothing recorded"."""
-EXPORT_FOLDERS = ("telegram_isiswatch_export",)
-"""Folders of researcher-supplied exports read by :mod:`analysis.ingest` (``*.json``)."""
+EXPORT_FOLDERS = ("telegram_isiswatch_export", "dsa_tdb")
+"""Folders of researcher-supplied exports read by :mod:`analysis.ingest`."""
+EXPORT_SUFFIXES = {"telegram_isiswatch_export": (".json",), "dsa_tdb": (".csv", ".json")}
+"""Files each export folder's reader reads (others, such as notes, are ignored)."""
 _BAD_CHARS = re.compile(
     r"[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
 )
@@ -400,8 +402,8 @@ def discover(raw: Path) -> RawLayout:
         if entry.name in EXPORT_FOLDERS:
             _check_entry(raw, entry, folder=True)
             for export in _visible(entry):
-                if export.suffix != ".json":
-                    continue  # the export reader reads *.json only
+                if export.suffix not in EXPORT_SUFFIXES[entry.name]:
+                    continue  # the export readers read only these
                 _check_entry(raw, export, folder=False)
                 exports.append(export)
             continue

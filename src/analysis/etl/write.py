@@ -347,13 +347,21 @@ def _terminate_cleanly() -> Iterator[_SignalGuard]:
 
 
 def extra_tables(raw: Path) -> dict[str, pd.DataFrame]:
-    """Optional tables built from researcher-supplied raw inputs (an ISIS Watch export)."""
+    """Optional tables built from researcher-supplied raw inputs (an ISIS Watch export, a
+    ``takedowns ingest dsa-tdb`` daily series)."""
     try:
+        from analysis.ingest.dsa_tdb.fold import FOLDER, read_dsa_tdb_export
         from analysis.ingest.isiswatch import daily_series_from_raw
     except ImportError:  # pragma: no cover - ingestion not installed
         return {}
+    out = {}
     daily = daily_series_from_raw(raw)
-    return {} if daily is None else {"isiswatch_daily": daily}
+    if daily is not None:
+        out["isiswatch_daily"] = daily
+    dsa = read_dsa_tdb_export(Path(raw) / FOLDER)
+    if dsa is not None:
+        out["dsa_tdb_daily"] = dsa
+    return out
 
 
 def build_tables_all(

@@ -76,6 +76,21 @@ def delay_kernel(mean_days: float, shape: int = 1, max_days: int | None = None) 
     return np.clip(g[: max_days + 1], 0.0, None)
 
 
+def _score_outer_product(daily, theta: np.ndarray) -> np.ndarray:
+    """Sum over days of the outer products of the daily scores (central differences)."""
+    h = np.finfo(float).eps ** (1 / 3) * np.maximum(np.abs(theta), 0.1)
+    columns = []
+    for i in range(theta.size):
+        step = np.zeros(theta.size)
+        step[i] = h[i]
+        up, down = daily(theta + step), daily(theta - step)
+        if up is None or down is None:
+            return np.full((theta.size, theta.size), np.nan)
+        columns.append((up - down) / (2 * h[i]))
+    scores = np.column_stack(columns)
+    return scores.T @ scores
+
+
 def fit_two_compartments_conditional(
     data: pd.DataFrame,
     *,
@@ -84,6 +99,7 @@ def fit_two_compartments_conditional(
     recreation_delay_shape: int = 1,
     skip_days: int = 0,
     confidence: float = 0.95,
+    robust: bool = True,
 ) -> pd.DataFrame:
     """Fit by the conditional likelihood; returns the summary table.
 
@@ -99,6 +115,15 @@ def fit_two_compartments_conditional(
         Days at the start left out of the likelihood (still used as history).
     confidence
         Level of the Wald intervals (log scale for rates, logit for probabilities).
+    robust
+        Sandwich covariance (inverse information around the outer product of the daily
+        scores, default) instead of the inverse information: re-creations and migrations
+        are a multinomial split of the bans, less variable than the Poisson counts of the
+        likelihood, so the plain information over-states the variance.  Measured coverage of
+        nominal 95 % intervals (400 replications of 120 days, ``tests/models/
+        test_mechanisms_conditional.py``): sandwich 96.8 % (creation rate), 93.0 % (ban
+        hazard), 97.3 % (re-creation), 98.8 % (migration: conservative), 95.0 % (ending),
+        93.3 % (return); plain information 98.8 %, 95.5 %, 99.0 %, 98.8 %, ... .
 
     Returns
     -------
@@ -152,25 +177,28 @@ def fit_two_compartments_conditional(
     lagged = np.convolve(y["bans"], g)[:n]
     keep = np.arange(n) >= skip_days
 
-    def poisson(obs: np.ndarray, mean: np.ndarray) -> float:
+    def poisson(obs: np.ndarray, mean: np.ndarray) -> np.ndarray:
         mean = np.maximum(mean, 1e-12)
-        return float(np.sum((obs * np.log(mean) - mean - special.gammaln(obs + 1))[keep]))
+        return np.where(keep, obs * np.log(mean) - mean - special.gammaln(obs + 1), 0.0)
 
-    def loglik(theta: np.ndarray) -> float:
+    def daily(theta: np.ndarray) -> np.ndarray | None:
         lam, mu = np.exp(theta[0]), np.exp(theta[1])
         rho, sigma = special.expit(theta[2]), special.expit(theta[3])
         nu, r = np.exp(theta[4]), np.exp(theta[5])
         if rho + sigma >= 1:
-            return -1e12
+            return None
         hz = mu + h_extra
         p_start = -np.expm1(-hz)
         p_new = 1 - p_start / hz
         ll = poisson(y["bans"], a_start * p_start + y["creations"] * p_new)
-        ll += poisson(y["migrations"], sigma * lagged)
-        ll += poisson(arrivals, lam + rho * lagged)
-        ll += poisson(returns, r * a1_mid)
-        ll += poisson(y["other_endings"], nu * a1_mid)
-        return ll
+        ll = ll + poisson(y["migrations"], sigma * lagged)
+        ll = ll + poisson(arrivals, lam + rho * lagged)
+        ll = ll + poisson(returns, r * a1_mid)
+        return ll + poisson(y["other_endings"], nu * a1_mid)
+
+    def loglik(theta: np.ndarray) -> float:
+        per_day = daily(theta)
+        return -1e12 if per_day is None else float(per_day.sum())
 
     start = np.array(
         [
@@ -185,9 +213,10 @@ def fit_two_compartments_conditional(
     res = optimize.minimize(lambda th: -loglik(th), start, method="BFGS", options={"gtol": 1e-6})
     theta = res.x
     try:
-        cov = np.linalg.inv(-hessian(loglik, theta))
+        bread = np.linalg.inv(-hessian(loglik, theta))
     except np.linalg.LinAlgError:
-        cov = np.full((6, 6), np.nan)
+        bread = np.full((6, 6), np.nan)
+    cov = bread @ _score_outer_product(daily, theta) @ bread if robust else bread
     var = np.diag(cov)
     se = np.sqrt(np.where(var > 0, var, np.nan))
     z = stats.norm.ppf(0.5 + confidence / 2)

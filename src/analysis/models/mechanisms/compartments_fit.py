@@ -11,7 +11,8 @@ of 120 days (measured once; the numbers and the command are in the README valida
 stocks 50 % and 60 %; a Newey-West sandwich (``cov_type="hac"``) does not repair it (59-93 %
 with 5-10 lags, worse with more).  Every fit therefore warns; for intervals use
 :func:`analysis.models.mechanisms.compartments_conditional.fit_two_compartments_conditional`
-(the flows given the observed history; coverage 93-97.5 % in the same simulation).  This fit
+(the flows given the observed history; coverage 93-97.3 %, the migration probability's
+98.8 % (conservative), in the same simulation).  This fit
 remains the one for a **free initial state** and for series without the flows.
 
 Free parameters: ``creation_rate_per_day``, ``ban_hazard_per_day``,

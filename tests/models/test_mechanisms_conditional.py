@@ -94,5 +94,5 @@ def test_conditional_fit_coverage_400_replications() -> None:
     the sandwich's daily residuals suggest."""
     cov = _coverage(400, 2027)
     others = {k: v for k, v in cov.items() if k != "migration_probability"}
-    assert all(0.925 <= c <= 0.975 for c in others.values()), cov
+    assert all(0.93 <= c <= 0.975 for c in others.values()), cov
     assert 0.93 <= cov["migration_probability"] <= 0.995, cov

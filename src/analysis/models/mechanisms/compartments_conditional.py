@@ -123,7 +123,8 @@ def fit_two_compartments_conditional(
         nominal 95 % intervals (400 replications of 120 days, ``tests/models/
         test_mechanisms_conditional.py``): sandwich 96.8 % (creation rate), 93.0 % (ban
         hazard), 97.3 % (re-creation), 98.8 % (migration: conservative), 95.0 % (ending),
-        93.3 % (return); plain information 98.8 % (creation rate), 95.5 %, 99.0 % and 98.8 % (migration).
+        93.3 % (return); plain information 98.8 % (creation rate), 95.5 %, 99.0 % and
+        98.8 % (migration).
 
     Returns
     -------

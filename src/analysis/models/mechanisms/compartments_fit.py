@@ -9,7 +9,8 @@ intervals are far too narrow: measured coverage of nominal 95 % intervals, 100 r
 of 120 days (measured once; numbers and command in the README validation table): creation
 rate 62 %, ban hazard 87 %, re-creation 64 %, migration 91 %, other-platform ending 94 %,
 return 93 %, initial stocks 50 % and 60 %; a Newey-West sandwich (``cov_type="hac"``) does
-not repair it (59-93 % with 5-10 lags, worse with more).  Every fit therefore warns; for intervals use
+not repair it (59-93 % with 5-10 lags, worse with more).  Every fit therefore warns; for
+intervals use
 :func:`analysis.models.mechanisms.compartments_conditional.fit_two_compartments_conditional`
 (the flows given the observed history; coverage 93-97.3 %, the migration probability's
 98.8 % (conservative), in the same simulation).  This fit

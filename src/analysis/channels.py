@@ -766,7 +766,8 @@ def competing_lifetimes(
     ChannelTableError
         The table breaks its schema.
     """
-    table = validate_channel_events(df, source=source)
+    validated = validate_channel_events(df, source=source)
+    table = validated.reset_index(drop=True)  # positions: a caller's index may repeat
     out = channel_lifetimes_table(
         table, source=source, allow_no_events=True, zero_length_days=zero_length_days
     )
@@ -783,6 +784,7 @@ def competing_lifetimes(
         },
         index=out.index,
     )
+    res.index = validated.index[out.index.to_numpy()]
     res.attrs.update(out.attrs)
     res.attrs["causes"] = tuple(r for r in END_REASONS if (cause == r).any())
     if not event.any():

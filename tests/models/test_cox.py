@@ -262,3 +262,25 @@ def test_missing_cluster_labels_are_their_own_clusters() -> None:
     b = CoxPH().fit(missing, "stop", "event", COV, cluster_col="family")
     np.testing.assert_allclose(a.summary["se"], b.summary["se"], rtol=1e-12)
     assert a.n_clusters_ == b.n_clusters_
+
+
+def test_split_with_repeated_index_and_aware_windows() -> None:
+    t0 = pd.Timestamp("2020-01-01")
+    df = pd.DataFrame(
+        {
+            "channel_id": ["a", "b"],
+            "family_id": None,
+            "created_at": [t0, t0 + pd.Timedelta(days=2)],
+            "ended_at": [t0 + pd.Timedelta(days=10), pd.NaT],
+            "end_reason": ["banned", None],
+            "observation_end": t0 + pd.Timedelta(days=20),
+        },
+        index=[7, 7],
+    )
+    win = [(pd.Timestamp("2020-01-05 01:00", tz="Europe/Amsterdam"), "2020-01-06")]
+    out = split_at_windows(df, win)
+    a = out[out["channel_id"] == "a"]
+    # 01:00 in Amsterdam is midnight UTC: the window starts 4 days after creation
+    np.testing.assert_allclose(a["stop_days"], [4.0, 5.0, 10.0])
+    assert list(a["crackdown"]) == [0, 1, 0]
+    assert len(out[out["channel_id"] == "b"]) == 3

@@ -269,3 +269,13 @@ def test_competing_lifetimes_feed_aalen_johansen() -> None:
     aj = AalenJohansen().fit(cr["duration_days"], cr["cause"], entry=cr["entry_days"])
     truth = 0.5 * (1 - np.exp(-2 * lam * 30.0))
     assert float(aj.incidence_at(30.0, "banned")) == pytest.approx(truth, abs=0.02)
+
+
+def test_competing_lifetimes_with_a_repeated_index(table: pd.DataFrame) -> None:
+    from analysis.channels import competing_lifetimes
+
+    doubled = pd.concat([table, table.assign(channel_id=["d1", "d2", "d3"])])
+    assert doubled.index.duplicated().any()
+    out = competing_lifetimes(doubled)
+    assert list(out["cause"]) == ["banned", "censored", "deleted"] * 2
+    assert list(out.index) == list(doubled.index)

@@ -47,8 +47,11 @@ def _window_edges(windows: Any, kind: str) -> tuple[np.ndarray, np.ndarray]:
         starts = np.array([p[0] for p in pairs])
         stops = np.array([p[1] for p in pairs])
     if kind == "datetime":
-        starts = pd.to_datetime(starts).to_numpy(dtype="datetime64[ns]")
-        stops = pd.to_datetime(stops).to_numpy(dtype="datetime64[ns]")
+        # naive times are UTC, as in the table; aware ones are converted to UTC
+        starts = pd.DatetimeIndex(pd.to_datetime(starts, utc=True)).tz_convert(None)
+        stops = pd.DatetimeIndex(pd.to_datetime(stops, utc=True)).tz_convert(None)
+        starts = starts.to_numpy(dtype="datetime64[ns]")
+        stops = stops.to_numpy(dtype="datetime64[ns]")
     else:
         try:
             starts, stops = starts.astype(float), stops.astype(float)
@@ -104,7 +107,8 @@ def split_at_windows(
         :class:`analysis.models.cox.CoxPH` with ``entry_col="start_days"``,
         ``duration_col="stop_days"`` and ``cluster_col="channel_id"`` or ``"family_id"``.
     """
-    table = validate_channel_events(df, source=source)
+    # positions, not labels: a caller's index may repeat (concatenated tables)
+    table = validate_channel_events(df, source=source).reset_index(drop=True)
     missing = [c for c in keep_columns if c not in table.columns]
     if missing:
         raise ChannelTableError(f"keep_columns {missing} not in the table", column=missing[0])

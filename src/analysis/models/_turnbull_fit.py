@@ -127,40 +127,35 @@ class TurnbullEstimator:
         self._boot_s, self._boot_med = np.array(surv), np.array(med)
 
     def _curve(self, t: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """Survival joining the support points of ``p`` by straight lines."""
+        """Survival of masses ``p`` (uniform inside innermost intervals)."""
         return 1.0 - self._fractions(t, p) @ p
 
     def _fractions(self, t: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """Share of each mass counted as fallen by ``t`` (``(T, m)``): S = 1 - frac @ p.
+        """Share of each innermost interval's mass at or before ``t`` (``(T, m)``).
 
-        The mass of a support interval ``j`` is spread linearly from the right end of the
-        previous support interval (0 for the first) to its own right end, so the curve
-        joins the points ``(r_j, S(r_j))`` of the NPMLE by straight lines.
+        The NPMLE fixes the mass of each innermost interval, not where it sits inside; it is
+        spread uniformly over the interval (a point mass drops at its time), so
+        ``S = 1 - frac @ p`` equals the NPMLE at every interval end and between intervals.
         """
+        del p  # the spreading rule does not depend on the masses
         t = np.asarray(t, dtype=float)[..., None]
-        right = self._right
-        sup = p > 1e-12 * p.max()
-        ends = np.where(sup & np.isfinite(right), right, np.nan)
-        prev = np.r_[0.0, np.fmax.accumulate(np.nan_to_num(ends, nan=0.0))[:-1]]
-        start = np.where(sup, prev, self._left)
-        width = right - start
+        left, right = self._left, self._right
+        width = np.where(np.isfinite(right), right - left, np.inf)
         with np.errstate(invalid="ignore", divide="ignore"):
             frac = np.where(
-                width > 0, np.clip((t - start) / width, 0.0, 1.0), (t >= right).astype(float)
+                width > 0, np.clip((t - left) / width, 0.0, 1.0), (t >= right).astype(float)
             )
         return np.where(np.isinf(right), 0.0, frac)  # mass at infinity never falls
 
     def _quantile(self, q: float, p: np.ndarray) -> float:
-        """Time where the interpolated survival falls to ``q`` (inf if never)."""
-        sup = (p > 1e-12 * p.max()) & np.isfinite(self._right)
-        knots_t = np.r_[0.0, self._right[sup]]
-        knots_s = np.r_[1.0, 1.0 - np.cumsum(p[sup])]
-        below = np.flatnonzero(knots_s <= q + 1e-12)
-        if below.size == 0:
+        """Time where the NPMLE survival falls to ``q`` (inf if never)."""
+        cum = np.cumsum(p)
+        j = int(np.searchsorted(cum, 1.0 - q - 1e-12))
+        if j >= p.size or not np.isfinite(self._right[j]):
             return float("inf")
-        k = int(below[0])
-        s0, s1, t0, t1 = knots_s[k - 1], knots_s[k], knots_t[k - 1], knots_t[k]
-        return float(t0 + (s0 - q) / (s0 - s1) * (t1 - t0)) if s0 > s1 else float(t1)
+        before = cum[j] - p[j]
+        frac = (1.0 - q - before) / p[j] if p[j] > 0 else 1.0
+        return float(self._left[j] + frac * (self._right[j] - self._left[j]))
 
     def quantile(self, q: float) -> float:
         """Time by which the survival has fallen to ``q`` (``0.5``: the median)."""
@@ -172,7 +167,7 @@ class TurnbullEstimator:
             raise ModelError("TurnbullEstimator is not fitted; call .fit(lower, upper) first")
 
     def survival_at(self, t: Any) -> np.ndarray:
-        """``S(t)`` joining the NPMLE's support points by straight lines (see module doc)."""
+        """NPMLE ``S(t)`` (mass spread uniformly inside each innermost interval)."""
         self._check()
         return self._curve(np.asarray(t, dtype=float), self._p)
 

@@ -18,12 +18,12 @@ median 10.6 days, +53 %; see ``tests/models/test_interval_censoring.py``).
     :mod:`analysis.models.published_points` also uses (:mod:`analysis.models._interval_lik`);
     parameters as in :class:`analysis.models.survival.ParametricSurvival`.
 
-The NPMLE is only determined up to where its mass sits inside each *innermost interval*, and
-it piles mass on few of them (flat stretches, then jumps), so a quantile read off the step
-function jumps with the sample.  :meth:`TurnbullEstimator.survival_at` and the median join the
-points ``(r_j, S(r_j))`` at the right ends of the support intervals by straight lines (each
-mass spread from the previous support point); :meth:`TurnbullEstimator.survival_bounds` gives
-the two extreme NPMLE step functions (as lifelines reports them).
+The NPMLE is only determined up to where its mass sits inside each *innermost interval*:
+:meth:`TurnbullEstimator.survival_at` spreads it uniformly there (exact NPMLE values at the
+interval ends and between intervals); :meth:`TurnbullEstimator.survival_bounds` gives the two
+extreme step functions (as lifelines reports them).  The NPMLE piles its mass on few intervals
+(flat stretches, then jumps), so its median moves in steps from sample to sample: read it with
+its interval.
 Assumes the visit times are independent of the lifetimes (non-informative inspection).
 
 References

@@ -246,6 +246,9 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
     )
     dsa.add_argument("--force", action="store_true", help="re-read dumps already done")
     dsa.add_argument(
+        "--workers", type=int, default=2, help="CSV parts read at once (duckdb engine; 2)"
+    )
+    dsa.add_argument(
         "--accept-terms",
         type=_keep,
         default=[],
@@ -401,6 +404,7 @@ def _run(args: argparse.Namespace) -> int:
             progress=args.progress,
             memory_limit=args.memory_limit,
             spark_master=args.spark_master,
+            workers=args.workers,
         )
         print(
             f"read {manifest['records']} records from {len(manifest['dumps'])} dumps "

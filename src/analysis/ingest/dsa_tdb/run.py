@@ -223,6 +223,7 @@ def ingest_dsa_tdb(
     progress: bool | None = None,
     memory_limit: str = "512MB",
     spark_master: str = "local[2]",
+    workers: int = 2,
 ) -> dict:
     """Read DSA Transparency Database dumps; write daily series and delays into ``out``.
 
@@ -243,6 +244,8 @@ def ingest_dsa_tdb(
         Vocabulary terms to accept beyond the known lists (after checking they are genuine).
     synthetic
         Mark every output as synthetic (set for generated dumps).
+    workers
+        CSV parts read at once by the DuckDB engine (each streamed to a scratch file).
 
     Returns
     -------
@@ -282,7 +285,11 @@ def ingest_dsa_tdb(
                 tables.append(table_path)
                 continue
         table, manifest = process_dump_file(
-            path, scope=scope, accepted_terms=accepted, memory_limit=memory_limit
+            path,
+            scope=scope,
+            accepted_terms=accepted,
+            memory_limit=memory_limit,
+            workers=workers,
         )
         tables.append(write_day(days_dir, table, manifest))
         manifests.append(manifest)

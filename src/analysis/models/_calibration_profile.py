@@ -1,4 +1,4 @@
-"""Private: the optimiser and the warm-started profile walk of :mod:`analysis.models.calibration`."""
+"""Private: optimiser and warm-started profile walk of :mod:`analysis.models.calibration`."""
 
 from __future__ import annotations
 

@@ -48,7 +48,8 @@ def assumption_grid(
     Parameters
     ----------
     build
-        Scenario builder (e.g. :func:`~analysis.models.calibration_scenarios.crest_2018_2019_problem`).
+        Scenario builder, e.g.
+        :func:`~analysis.models.calibration_scenarios.crest_2018_2019_problem`.
     grid
         Assumption name -> values (keyword arguments of ``build``); every combination is run.
     parameters

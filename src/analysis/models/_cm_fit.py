@@ -378,6 +378,7 @@ def fit_catmouse(
     derived = _derived(model)
 
     rows: dict[str, dict[str, float]] = {}
+    flat: set[str] = set()  # flat likelihood directions (default method, Wald)
     if ci_method == "wald":
         # parameters on a bound (Poisson-like data: dispersion -> 0) are held at the bound
         at_bound = np.array(
@@ -400,6 +401,15 @@ def fit_catmouse(
                 from analysis.models._cm_intensity import robust_covariance
 
                 cov_inner = robust_covariance(problem, theta, hessian)
+                # the sandwich shrinks with the information in flat directions (a delay
+                # when nothing is re-created); identification is judged on the likelihood's
+                # own curvature as well
+                naive = np.sqrt(np.clip(np.diag(np.linalg.inv(hessian)), 0.0, None))
+                flat = {
+                    n
+                    for n, s_n in zip(problem.names, naive, strict=True)
+                    if not np.isfinite(s_n) or 2 * z * s_n > np.log(UNIDENTIFIED_CI_RATIO)
+                }
             else:
                 cov_inner = np.linalg.inv(hessian)
             if np.any(np.diag(cov_inner) <= 0):
@@ -471,6 +481,8 @@ def fit_catmouse(
             or (np.isfinite(b_hi) and theta[i] + half >= b_hi - 1e-2)
         )
     summary["identified"] = flag_identification(summary, at_bound)
+    for name in flat:
+        summary.loc[name, "identified"] = False
     unobserved = [f"extra_hazard_per_day[{k}]" for k in getattr(problem, "unobserved", [])]
     for name in unobserved:
         summary.loc[name] = [np.nan, np.nan, np.nan, np.nan, True, False]

@@ -294,11 +294,17 @@ def intensity_loglik(
     mean = np.maximum(creation_rate + rho * echo, 1e-300)
     ll_creations = np.sum(special.xlogy(creations, mean) - mean)
     if parts:
+        fresh = creations - same_day
         return {
             "bans": float(ll_bans),
             "creations": float(ll_creations),
             "mean": mean,
             "kernels": kernels,
+            "pi": pi,
+            # variance of the day's bans given the channels at risk: a sum of binomials
+            "ban_variance": active_prev * p * (1 - p)
+            + fresh * q * (1 - q)
+            + same_day * q_same * (1 - q_same),
         }
     total = float(ll_bans + ll_creations)
     return total if np.isfinite(total) else -np.inf
@@ -501,23 +507,34 @@ def robust_covariance(
     score variance is computed from these exact second moments,
     ``Sigma = diag(m) - rho^2 W diag(bans) W'`` (``W[t, s]`` the landing weight of a ban on
     day s on day t), as ``X' D^-1 Sigma D^-1 X`` with ``X = dm/dtheta`` and ``D = diag(m)``.
-    The bans part is a binomial likelihood given the channels at risk (a martingale, so its
-    score variance is its information, the Hessian of that part).
+    The bans part is a binomial likelihood given the channels at risk with a mean-matched
+    probability ``pi``; the day's bans are really a sum of binomials (channels present at the
+    start of the day, created during it, re-created the same day), whose variance is smaller,
+    so its score variance is ``G' diag(V / (pi (1 - pi))^2) G`` with ``G = dpi/dtheta`` and
+    ``V`` that variance (the information of the part when ``active`` is not observed).
     """
     from analysis.models._cm_stats import numerical_hessian
 
     p = theta.size
-    h_bans = numerical_hessian(lambda th: -problem.evaluate(th, parts=True)["bans"], theta)
     base = problem.evaluate(theta, parts=True)
     mean = base["mean"]
     jac = np.empty((mean.size, p))
+    jac_pi = np.empty((mean.size, p))
     for i in range(p):
         step = 1e-5 * max(1.0, abs(theta[i]))
         e = np.zeros(p)
         e[i] = step
-        up = problem.evaluate(theta + e, parts=True)["mean"]
-        down = problem.evaluate(theta - e, parts=True)["mean"]
-        jac[:, i] = (up - down) / (2 * step)
+        up = problem.evaluate(theta + e, parts=True)
+        down = problem.evaluate(theta - e, parts=True)
+        jac[:, i] = (up["mean"] - down["mean"]) / (2 * step)
+        jac_pi[:, i] = (up["pi"] - down["pi"]) / (2 * step)
+    if problem.intensity.active_prev is None:
+        # channels at risk depend on the parameters: the bans part's information instead
+        j_bans = numerical_hessian(lambda th: -problem.evaluate(th, parts=True)["bans"], theta)
+    else:
+        pi = base["pi"]
+        scale = base["ban_variance"] / (pi * (1 - pi)) ** 2
+        j_bans = jac_pi.T @ (scale[:, None] * jac_pi)
     n = mean.size
     bans = problem.intensity.bans
     weights = np.zeros((n, n))  # W[t, s]
@@ -535,4 +552,4 @@ def robust_covariance(
     wx = weights.T @ scaled  # W' D^-1 X
     j_creations -= rho**2 * wx.T @ (bans[:, None] * wx)
     bread = np.linalg.inv(hessian)
-    return bread @ (h_bans + j_creations) @ bread
+    return bread @ (j_bans + j_creations) @ bread

@@ -30,7 +30,9 @@ def test_stationary_mean_with_recreation(delay_shape):
     assert model.mean_field(800)["active"].iloc[-1] == pytest.approx(expected, rel=1e-4)
     assert model.expected_recreations_per_ban() == pytest.approx(0.6)
     # stationary simulation average (time average over a long run)
-    sim = CatMouseModel(10.0, 0.1, 0.6, 5.0, recreation_delay_shape=delay_shape).simulate(4000, seed=5)
+    sim = CatMouseModel(10.0, 0.1, 0.6, 5.0, recreation_delay_shape=delay_shape).simulate(
+        4000, seed=5
+    )
     assert sim.daily["active"].mean() == pytest.approx(expected, rel=0.03)
 
 
@@ -44,7 +46,9 @@ def test_cost_factor_closed_form():
 
 
 def test_ode_matches_expm_and_taylor_matches_scipy():
-    model = CatMouseModel(20, 0.1, 0.5, 3.0, crackdowns=[Crackdown(10, 2.5, 2.0)], recreation_delay_shape=2)
+    model = CatMouseModel(
+        20, 0.1, 0.5, 3.0, crackdowns=[Crackdown(10, 2.5, 2.0)], recreation_delay_shape=2
+    )
     a = model.mean_field(60, method="ode").drop(columns="day").to_numpy()
     b = model.mean_field(60, method="expm").drop(columns="day").to_numpy()
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
@@ -57,15 +61,25 @@ def test_ode_matches_expm_and_taylor_matches_scipy():
     "model",
     [
         CatMouseModel(20, 0.2, 0.4, 2.0, crackdowns=[Crackdown(20, 3, 1.0)]),
-        CatMouseModel(20, 0.2, 0.8, 3.0, crackdowns=[Crackdown(10, 2, 2.0)],
-                      recreation_cost_factor=0.5, recreation_delay_shape=3),
+        CatMouseModel(
+            20,
+            0.2,
+            0.8,
+            3.0,
+            crackdowns=[Crackdown(10, 2, 2.0)],
+            recreation_cost_factor=0.5,
+            recreation_delay_shape=3,
+        ),
         CatMouseModel(15, 0.1, 0.5, 0.0, crackdowns=[Crackdown(5, 10, 0.5)], initial_active=40),
     ],
 )
 def test_ode_matches_mean_of_stochastic_runs(model):
     runs, days = 250, 40
     sims = np.array(
-        [model.simulate(days, seed=s).daily[["active", "bans", "creations"]].to_numpy() for s in range(runs)]
+        [
+            model.simulate(days, seed=s).daily[["active", "bans", "creations"]].to_numpy()
+            for s in range(runs)
+        ]
     )
     ode = model.mean_field(days)[["active", "bans_per_day", "creations_per_day"]].to_numpy()
     se = sims.std(axis=0, ddof=1) / np.sqrt(runs)
@@ -76,8 +90,12 @@ def test_ode_matches_mean_of_stochastic_runs(model):
 def test_naive_loop_agrees_with_vectorised_simulator():
     model = CatMouseModel(10, 0.2, 0.5, 1.0, crackdowns=[Crackdown(10, 2, 2.0)], initial_active=50)
     ode = model.mean_field(20)
-    naive = np.mean([model.simulate_naive(20, seed=s)["bans"].to_numpy() for s in range(150)], axis=0)
-    assert np.abs(naive[9:14] - ode["bans_per_day"].to_numpy()[9:14]).max() < 4.5 * np.sqrt(ode["bans_per_day"].max() / 150)
+    naive = np.mean(
+        [model.simulate_naive(20, seed=s)["bans"].to_numpy() for s in range(150)], axis=0
+    )
+    assert np.abs(naive[9:14] - ode["bans_per_day"].to_numpy()[9:14]).max() < 4.5 * np.sqrt(
+        ode["bans_per_day"].max() / 150
+    )
 
 
 def test_time_to_regain_closed_form_without_recreation():
@@ -134,8 +152,12 @@ def test_fit_recovers_known_parameters():
     daily = truth.simulate(150, seed=3).daily
     fit = CatMouseModel.fit(daily[["day", "bans", "creations"]], crackdowns=[Crackdown(60, 3, 1.0)])
     s = fit.summary
-    for name, value in [("creation_rate_per_day", 30), ("ban_hazard_per_day", 0.1),
-                        ("recreation_probability", 0.5), ("extra_hazard_per_day[0]", 1.5)]:
+    for name, value in [
+        ("creation_rate_per_day", 30),
+        ("ban_hazard_per_day", 0.1),
+        ("recreation_probability", 0.5),
+        ("extra_hazard_per_day[0]", 1.5),
+    ]:
         assert s.loc[name, "lower"] < value < s.loc[name, "upper"], name
     assert set(fit.params_.index) >= {"equilibrium_active", "mean_lifetime_days"}
 

@@ -47,9 +47,7 @@ def nb2_loglik(counts: np.ndarray, mean: np.ndarray, dispersion: float) -> float
     )
 
 
-def sample_counts(
-    mean: np.ndarray, dispersion: float, rng: np.random.Generator
-) -> np.ndarray:
+def sample_counts(mean: np.ndarray, dispersion: float, rng: np.random.Generator) -> np.ndarray:
     """Draw Poisson (dispersion 0) or NB2 counts with the given means."""
     mu = np.maximum(np.asarray(mean, dtype=float), 0.0)
     if dispersion <= 1e-10:

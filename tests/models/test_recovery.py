@@ -1,5 +1,10 @@
 """Recovery curves: closed-form times, Kalman likelihood against a dense Gaussian, shapes by AIC,
-half-life coverage under a latent AR(1) of 0.8 (fast here, 200 series in the slow test)."""
+half-life coverage under a latent AR(1) of 0.8 (fast here, 200 series in the slow test).
+
+Coverage setting: 181 days (30 before the shock), pre-level 200, trough 20, full recovery at
+rate 0.05 per day (half-life ln 2 / 0.05 = 13.9 days), latent AR(1) 0.8 with innovation sd 0.1
+on the log-rate, Poisson counts.
+"""
 
 from __future__ import annotations
 
@@ -109,8 +114,8 @@ def _half_life_covered(seed: int) -> bool:
 
 
 def test_half_life_coverage_under_latent_ar_fast():
-    hits = [_half_life_covered(seed) for seed in range(500, 512)]
-    assert sum(hits) >= 10, hits  # 12 series; the slow test measures 200
+    hits = [_half_life_covered(seed) for seed in range(500, 503)]
+    assert sum(hits) >= 2, hits  # 3 series (profile intervals, ~2 s CPU each); slow test: 200
 
 
 @pytest.mark.slow

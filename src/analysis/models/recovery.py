@@ -64,6 +64,8 @@ from analysis.models._cm_stats import (
 
 __all__ = ["RecoveryCurve", "compare_shapes"]
 
+_TIMES = {"half_life_days": 0.5, "time_to_90pct_days": 0.9}
+
 _RESULTS = (
     "pre_level",
     "trough",
@@ -125,9 +127,11 @@ class RecoveryCurve:
                 f"likelihood must be 'arma', 'poisson' or 'negbin', got {self.likelihood!r}"
             )
         if self.ci_method is None:
-            self.ci_method = "wald" if self.likelihood == "arma" else "bootstrap"
-        if self.ci_method not in ("bootstrap", "wald"):
-            raise ModelError(f"ci_method must be 'bootstrap' or 'wald', got {self.ci_method!r}")
+            self.ci_method = "profile" if self.likelihood == "arma" else "bootstrap"
+        if self.ci_method not in ("bootstrap", "wald", "profile"):
+            raise ModelError(
+                f"ci_method must be 'profile', 'bootstrap' or 'wald', got {self.ci_method!r}"
+            )
 
     # ---------------------------------------------------------------- parametrisation
     @property
@@ -336,7 +340,7 @@ class RecoveryCurve:
         names = list(estimates)
         lower: dict[str, float] = {}
         upper: dict[str, float] = {}
-        if self.ci_method == "wald":
+        if self.ci_method in ("wald", "profile"):
             z = stats.norm.ppf(1 - alpha)
             try:
                 hess = numerical_hessian(lambda th: -self._loglik(th, d, y, shock), theta)
@@ -346,6 +350,9 @@ class RecoveryCurve:
             for name, value in estimates.items():
                 if not np.isfinite(value) or value <= 0:
                     lower[name], upper[name] = np.nan, np.nan
+                    continue
+                if self.ci_method == "profile" and name in _TIMES:
+                    lower[name], upper[name] = self._profile(theta, _TIMES[name], value, z)
                     continue
 
                 def g(th: np.ndarray, name: str = name) -> float:
@@ -373,6 +380,58 @@ class RecoveryCurve:
             },
             index=pd.Index(names, name="quantity"),
         )
+
+    def _profile(self, theta: np.ndarray, q: float, value: float, z: float) -> tuple[float, float]:
+        """Profile-likelihood interval of the time to recover ``q`` of the drop."""
+        d, y, shock = self.days_, self.counts_, self.shock_day_
+        top = self._loglik(theta, d, y, shock)
+        crit = 0.5 * z * z
+        start = [theta]
+        bounds = [(-50.0, 50.0)] * theta.size
+        bounds[-3:] = [(-14.0, 2.0), (-14.0, 2.0), (-3.0, 3.0)]
+
+        def drop_at(log_h: float) -> float:
+            cons = {"type": "eq", "fun": lambda th: np.log(self._time_to(th, q)) - log_h}
+            res = optimize.minimize(
+                lambda th: -self._loglik(th, d, y, shock),
+                start[0],
+                method="SLSQP",
+                constraints=[cons],
+                bounds=bounds,
+                options={"maxiter": 200, "ftol": 1e-10},
+            )
+            if not np.isfinite(res.fun):
+                return np.inf
+            if res.success:
+                start[0] = res.x
+            return top + float(res.fun) - crit
+
+        out = []
+        log_se = np.nan  # Wald fallback on a side where the profile fails
+        for sign in (-1.0, 1.0):
+            start[0] = theta
+            step, inner = 0.1, np.log(value)
+            outer = inner + sign * step
+            tries = 0
+            while drop_at(outer) < 0 and tries < 12:
+                inner, outer, step = outer, outer + sign * step, 2 * step
+                tries += 1
+            if tries == 12:
+                out.append(np.inf if sign > 0 else 0.0)
+                continue
+            start[0] = theta
+            try:
+                root = optimize.brentq(drop_at, *sorted((inner, outer)), xtol=1e-3)
+            except ValueError:
+                warnings.warn(
+                    f"profile interval of the time to recover {q:.0%} of the drop failed on one "
+                    "side; that bound is NaN",
+                    TakedownWarning,
+                    stacklevel=4,
+                )
+                root = log_se
+            out.append(float(np.exp(root)))
+        return out[0], out[1]
 
     def _simulate(self, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         mu = self._curve(theta, self.days_, self.shock_day_)
@@ -416,6 +475,8 @@ def _latent_ar_loglik(resid: np.ndarray, noise_var: np.ndarray, ar: float, q: fl
     ll = 0.0
     for z, h in zip(resid.tolist(), noise_var.tolist(), strict=True):
         f = p + h
+        if not f > 0:
+            return -np.inf
         v = z - a
         ll += np.log(f) + v * v / f
         gain = p / f

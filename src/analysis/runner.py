@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis import paths
+from analysis.errors import TakedownError
 
 KERNEL_NAME = "python3"
 """Kernel of headless runs (the current interpreter; see the module docstring)."""
@@ -49,8 +50,15 @@ PROJECT_KERNEL = {
 }
 """Kernelspec stored in every notebook: the kernel ``make lab`` / ``make kernel`` registers."""
 
+FAILED_DIR = "build/failed-notebooks"
+"""Where the executed copy of a notebook that raised is kept (repository-relative)."""
+
 TIMINGS_FILE = "build/figures-timings.json"
 """Seconds per notebook of the last run (repository-relative), used to order parallel runs."""
+
+
+class NotebookFailedError(TakedownError):
+    """A notebook raised while executing (which notebook, which cell, what error)."""
 
 
 @dataclass(frozen=True)
@@ -193,7 +201,10 @@ def run_notebook(
     before = time.time()
     with tempfile.TemporaryDirectory(prefix="takedowns-nb-") as tmp:
         executed = Path(tmp) / notebook.name
-        _execute(notebook, executed, params, output_root)
+        try:
+            _execute(notebook, executed, params, output_root)
+        except Exception as err:  # papermill's PapermillExecutionError, kernel failures
+            raise _failure(notebook, executed, err) from None
         written = []
         if html:
             html_path = output_root / "html" / f"{notebook.stem}.html"
@@ -205,6 +216,20 @@ def run_notebook(
     if numbers.is_file():
         outputs.append(numbers)
     return outputs + written
+
+
+def _failure(notebook: Path, executed: Path, err: Exception) -> NotebookFailedError:
+    """One-line error naming the notebook, the cell and the error; keep the executed copy."""
+    kept = paths.repo_root() / FAILED_DIR / notebook.name
+    where = ""
+    if executed.is_file():
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(executed.read_bytes())
+        where = f"; the executed notebook with the traceback is {relative_to_repo(kept)}"
+    ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
+    cell = getattr(err, "exec_count", None)
+    at = f" in cell [{cell}]" if cell is not None else ""
+    return NotebookFailedError(f"notebook {notebook.stem} failed{at}: {ename}: {evalue}{where}")
 
 
 def _timed_run(notebook: Path, kwargs: Mapping[str, Any]) -> NotebookRun:

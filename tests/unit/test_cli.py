@@ -66,3 +66,31 @@ def test_injected_parameters_hold_no_output_path(tmp_path: Path) -> None:
     assert params == {"fast": False, "processed_dir": str(paths.processed_dir().resolve())}
     assert "output_root" not in notebook_parameters(notebook, fast=True)
     assert relative_to_repo(tmp_path) == str(tmp_path)  # outside the checkout: unchanged
+
+
+def test_a_failing_notebook_is_one_clear_error(tmp_path: Path) -> None:
+    import json
+
+    import pytest
+
+    from analysis import paths
+    from analysis.errors import TakedownError
+    from analysis.runner import FAILED_DIR, NotebookFailedError, run_notebook
+
+    notebook = tmp_path / "98_broken.ipynb"
+    cell = {"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {},
+            "outputs": [], "source": "raise ValueError('expected a positive count')"}
+    meta = {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python"},
+            "language_info": {"name": "python"}}
+    notebook.write_text(json.dumps({"cells": [cell], "metadata": meta, "nbformat": 4,
+                                    "nbformat_minor": 5}))
+    with pytest.raises(NotebookFailedError) as caught:
+        run_notebook(notebook, output_root=tmp_path / "reports")
+    message = str(caught.value)
+    assert isinstance(caught.value, TakedownError)
+    # papermill runs its injected parameters cell first: ours is execution [2]
+    assert "98_broken failed in cell [2]: ValueError: expected a positive count" in message
+    kept = paths.repo_root() / FAILED_DIR / notebook.name
+    assert f"{FAILED_DIR}/98_broken.ipynb" in message and "Traceback" not in message
+    assert "expected a positive count" in kept.read_text()
+    kept.unlink()

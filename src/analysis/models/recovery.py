@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, signal, special, stats
 
-from analysis.errors import ModelError, TakedownWarning
+from analysis.errors import ModelError, TakedownWarning, UnidentifiedWarning
 from analysis.models._cm_stats import (
     minimise,
     nb2_loglik,
@@ -65,6 +65,10 @@ from analysis.models._cm_stats import (
 __all__ = ["RecoveryCurve", "compare_shapes"]
 
 _TIMES = {"half_life_days": 0.5, "time_to_90pct_days": 0.9}
+_AR_BOUND = float(np.arctanh(0.95))
+"""Bound of the latent AR coefficient (|ar| <= 0.95, on the atanh scale).  Nearer 1 the latent
+process is a random walk that absorbs the level: the pre-level and equilibrium are then not
+identified (a stock such as daily active channels did this: pre-level 1,895 for a mean of 507)."""
 
 _RESULTS = (
     "pre_level",
@@ -256,7 +260,7 @@ class RecoveryCurve:
         if self.likelihood == "negbin":
             bounds[-1] = (-12.0, 5.0)
         if self.likelihood == "arma":
-            bounds[-3:] = [(-14.0, 2.0), (-14.0, 2.0), (-3.0, 3.0)]
+            bounds[-3:] = [(-14.0, 2.0), (-14.0, 2.0), (-_AR_BOUND, _AR_BOUND)]
         if self.shape == "biexponential":
             bounds[4] = bounds[5] = (-12.0, 12.0)
         res = minimise(
@@ -315,6 +319,14 @@ class RecoveryCurve:
         self.dispersion_ = float(np.exp(theta[-1])) if self.likelihood == "negbin" else 0.0
         if self.likelihood == "arma":
             self.ar_ = float(np.tanh(theta[-1]))
+            if abs(theta[-1]) > _AR_BOUND - 1e-3:
+                warnings.warn(
+                    f"latent AR coefficient at its bound ({self.ar_:.2f}): the series wanders "
+                    "like a random walk around the curve (e.g. a stock such as active "
+                    "channels); levels are weakly identified and intervals may be too narrow",
+                    UnidentifiedWarning,
+                    stacklevel=2,
+                )
             self.innovation_sd_ = float(np.exp(0.5 * theta[-2]))
             self.extra_noise_sd_ = float(np.exp(0.5 * theta[-3]))
         for name in ("half_life_days", "time_to_90pct_days"):
@@ -388,7 +400,7 @@ class RecoveryCurve:
         crit = 0.5 * z * z
         start = [theta]
         bounds = [(-50.0, 50.0)] * theta.size
-        bounds[-3:] = [(-14.0, 2.0), (-14.0, 2.0), (-3.0, 3.0)]
+        bounds[-3:] = [(-14.0, 2.0), (-14.0, 2.0), (-_AR_BOUND, _AR_BOUND)]
 
         def drop_at(log_h: float) -> float:
             cons = {"type": "eq", "fun": lambda th: np.log(self._time_to(th, q)) - log_h}

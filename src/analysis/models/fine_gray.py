@@ -60,7 +60,7 @@ from analysis.models._reg import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["FineGray", "censoring_survival"]
+__all__ = ["FineGray", "censoring_survival", "truncation_cdf_left"]
 
 
 def censoring_survival(

@@ -133,3 +133,23 @@ def test_synthetic_label_follows_the_data() -> None:
     assert mark_synthetic(ax, simulated) and not mark_synthetic(ax, real)
     assert [t.get_text() for t in ax.texts] == ["SYNTHETIC DATA"]
     _close(fig)
+
+
+def test_colour_keys_and_shape_keys() -> None:
+    """A coloured square key explains a colour (drawn as circles); a grey key a shape."""
+    from matplotlib.lines import Line2D
+
+    fig, ax = new_figure()
+    ax.plot([1, 2], [1, 2], "o", color="#0072B2")
+    key = [
+        Line2D([], [], ls="none", marker="s", color="#0072B2", label="blue series"),
+        Line2D([], [], ls="none", marker="s", color="#E69F00", label="orange, never drawn"),
+        Line2D([], [], ls="none", marker="o", color="#444444", label="circle: a value"),
+        Line2D([], [], ls="none", marker="D", color="#444444", label="diamond, never drawn"),
+    ]
+    ax.legend(handles=key)
+    assert invisible_legend_entries(fig) == [
+        "axes: orange, never drawn",
+        "axes: diamond, never drawn",
+    ]
+    _close(fig)

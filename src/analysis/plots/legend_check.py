@@ -7,10 +7,10 @@ under another series.  :func:`invisible_legend_entries` finds such entries by re
 * an entry whose handle is an artist with data (``ax.plot(..., label=...)``) is visible if
   hiding that artist changes at least one pixel of the rendered figure;
 * an entry whose handle is a *proxy* without data (``ax.scatter([], [], label=...)``,
-  :func:`~analysis.plots.marker_legend_handles`) is visible if some other artist with the
-  same colour (and marker, for a coloured marker proxy) or, for a marker key (a line
-  marker, or a marker in grey or black), the same marker shape changes pixels when hidden,
-  in the legend's axes (or in any axes, for a figure legend).
+  :func:`~analysis.plots.marker_legend_handles`) is visible if some other artist changes
+  pixels when hidden, in the legend's axes (or in any axes, for a figure legend): one of the
+  same colour for a coloured proxy (a colour key), one drawing the same marker shape for a
+  grey or black marker (a shape key).
 
 :func:`analysis.plots.save_figure` runs the check on every figure it saves: a
 :class:`LegendWarning` names the offending entries, or, with ``TAKEDOWNS_STRICT_LEGENDS=1``
@@ -82,7 +82,10 @@ def _colours(artist: Artist) -> np.ndarray:
     """RGB colours an artist draws with (edges and faces, transparent ones left out)."""
     found: list[Any] = []
     if isinstance(artist, Line2D):
-        found += [artist.get_color(), artist.get_markerfacecolor(), artist.get_markeredgecolor()]
+        if artist.get_linestyle() not in ("None", "none", "", " "):
+            found.append(artist.get_color())
+        if _marker_vertices(artist) is not None:
+            found += [artist.get_markerfacecolor(), artist.get_markeredgecolor()]
     elif isinstance(artist, Collection):
         found += list(artist.get_facecolor()) + list(artist.get_edgecolor())
     elif isinstance(artist, Patch):
@@ -210,17 +213,17 @@ def _proxy_is_shown(proxy: Any, drawn: list[Artist], shows: Any) -> bool:
     marker = _marker_vertices(proxy)
     colours = _colours(proxy)
     neutral = len(colours) == 0 or bool(np.all(np.ptp(colours, axis=1) < 0.02))
-    if marker is not None and (isinstance(proxy, Line2D) or neutral):
-        # a key explaining a marker shape (drawn in grey or as a line marker): any artist
-        # drawing that shape, in whatever colour, shows it
+    if marker is not None and neutral:
+        # a key explaining a marker shape (drawn in grey or black): any artist drawing that
+        # shape, in whatever colour, shows it
         candidates = [a for a in drawn if _same_marker(marker, _marker_vertices(a))]
     else:
+        # a colour key (a coloured line, patch or marker): any artist of that colour shows it
         candidates = [
             a
             for a in drawn
             if len(colours)
             and len(_colours(a))
             and np.min(np.abs(_colours(a)[:, None, :] - colours[None, :, :]).sum(-1)) < 0.02
-            and (marker is None or _same_marker(marker, _marker_vertices(a)))
         ]
     return any(shows(a) for a in candidates)

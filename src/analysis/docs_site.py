@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -298,8 +299,11 @@ def generate(
     reports: Path | None = None,
     processed: Path | None = None,
     raw: Path | None = None,
+    site: Path | None = None,
 ) -> Path:
     """Write the site's sources into ``out`` (default ``build/docs``); return its mkdocs.yml.
+
+    ``mkdocs build -f <returned path>`` then writes the site into ``site`` (default ``site/``).
 
     The folder is rebuilt from scratch, so that a page removed upstream leaves the site.
     """
@@ -351,10 +355,10 @@ def generate(
         {"How to cite": "cite.md"},
         {"About this site": "about.md"},
     ]
-    config = {
-        "INHERIT": "../mkdocs.yml",
+    config = {  # paths relative to the generated config's folder (mkdocs resolves them so)
+        "INHERIT": os.path.relpath(root / "mkdocs.yml", out.parent),
         "docs_dir": out.name,
-        "site_dir": str(Path("..") / "site"),
+        "site_dir": os.path.relpath(site or root / "site", out.parent),
         "nav": nav,
     }
     config_path = out.parent / "mkdocs.yml"
@@ -368,8 +372,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.docs_site")
     parser.add_argument("--out", type=Path, default=None, help="docs folder (build/docs)")
     parser.add_argument("--reports", type=Path, default=None, help="reports folder")
+    parser.add_argument("--site", type=Path, default=None, help="site folder (site/)")
     args = parser.parse_args(argv)
-    config = generate(args.out, reports=args.reports)
+    config = generate(args.out, reports=args.reports, site=args.site)
     print(f"wrote the site sources; build with: mkdocs build --strict -f {config}")
     return 0
 

@@ -71,7 +71,9 @@ def test_new_notebooks_appear_in_gallery_and_reports(site_sources) -> None:
 
 def test_navigation_and_api_cover_every_page(site_sources) -> None:
     out, config = site_sources
-    assert config["INHERIT"] == "../mkdocs.yml" and config["docs_dir"] == "docs"
+    base = out.parent
+    assert (base / config["INHERIT"]).resolve() == paths.repo_root() / "mkdocs.yml"
+    assert config["docs_dir"] == "docs"
 
     def flat(items) -> list[str]:
         found = []

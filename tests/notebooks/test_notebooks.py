@@ -52,10 +52,13 @@ EXPECTED_FIGURES = {
         "calibrated_parameters",
         "recovery_two_ways_synthetic",
     ],
+    "06_published_evidence": ["removal_by_day", "lifetimes_and_recreation"],
+    "07_mechanisms": ["conway_two_types", "purge_under_mechanisms", "policy_verdicts"],
+    "08_dsa_transparency_database": ["daily_series", "changepoints", "delay_by_platform"],
 }
 """Figures the notebooks must write at least (other notebooks: at least one figure)."""
 
-STRICT_LEGENDS = {"01_dataset_tour", "02_enforcement_over_time"}
+STRICT_LEGENDS = {"01_dataset_tour", "02_enforcement_over_time", "08_dsa_transparency_database"}
 """Notebooks run with ``TAKEDOWNS_STRICT_LEGENDS=1`` (every legend entry must be visible)."""
 
 ALL_NOTEBOOKS = [p.stem for p in notebook_paths()]

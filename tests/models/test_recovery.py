@@ -16,7 +16,8 @@ from _ts_sim import latent_ar1
 from scipy import linalg, optimize, stats
 
 from analysis.errors import ModelError, TakedownWarning
-from analysis.models.recovery import RecoveryCurve, _latent_ar_loglik, compare_shapes
+from analysis.models._ts_recovery import latent_ar_loglik
+from analysis.models.recovery import RecoveryCurve, compare_shapes
 
 DAYS = np.arange(-30, 151)
 K = 0.05
@@ -37,7 +38,7 @@ def test_kalman_loglik_equals_dense_gaussian():
     cov = linalg.toeplitz(q / (1 - ar**2) * ar ** np.arange(n)) + np.diag(h)
     z = rng.multivariate_normal(np.zeros(n), cov)
     expected = stats.multivariate_normal(np.zeros(n), cov).logpdf(z)
-    assert _latent_ar_loglik(z, h, ar, q) == pytest.approx(expected, rel=1e-10)
+    assert latent_ar_loglik(z, h, ar, q) == pytest.approx(expected, rel=1e-10)
 
 
 def test_independent_poisson_recovers_truth_and_closed_form_times():

@@ -61,14 +61,16 @@ from analysis.models._cm_stats import (
     poisson_loglik,
     sample_counts,
 )
+from analysis.models._ts_recovery import (
+    AR_BOUND,
+    compare_shapes,
+    latent_ar_loglik,
+    profile_time_interval,
+)
 
 __all__ = ["RecoveryCurve", "compare_shapes"]
 
 _TIMES = {"half_life_days": 0.5, "time_to_90pct_days": 0.9}
-_AR_BOUND = float(np.arctanh(0.95))
-"""Bound of the latent AR coefficient (|ar| <= 0.95, on the atanh scale).  Nearer 1 the latent
-process is a random walk that absorbs the level: the pre-level and equilibrium are then not
-identified (a stock such as daily active channels did this: pre-level 1,895 for a mean of 507)."""
 
 _RESULTS = (
     "pre_level",
@@ -180,7 +182,7 @@ class RecoveryCurve:
             return poisson_loglik(counts, mu)
         if np.any(mu <= 0):
             return -np.inf
-        return _latent_ar_loglik(
+        return latent_ar_loglik(
             np.log(counts + 0.5) - np.log(mu),
             1.0 / (mu + 0.5) + float(np.exp(theta[-3])),
             float(np.tanh(theta[-1])),
@@ -260,7 +262,7 @@ class RecoveryCurve:
         if self.likelihood == "negbin":
             bounds[-1] = (-12.0, 5.0)
         if self.likelihood == "arma":
-            bounds[-3:] = [(-14.0, 2.0), (-14.0, 2.0), (-_AR_BOUND, _AR_BOUND)]
+            bounds[-3:] = [(-14.0, 2.0), (-14.0, 2.0), (-AR_BOUND, AR_BOUND)]
         if self.shape == "biexponential":
             bounds[4] = bounds[5] = (-12.0, 12.0)
         res = minimise(
@@ -319,7 +321,7 @@ class RecoveryCurve:
         self.dispersion_ = float(np.exp(theta[-1])) if self.likelihood == "negbin" else 0.0
         if self.likelihood == "arma":
             self.ar_ = float(np.tanh(theta[-1]))
-            if abs(theta[-1]) > _AR_BOUND - 1e-3:
+            if abs(theta[-1]) > AR_BOUND - 1e-3:
                 warnings.warn(
                     f"latent AR coefficient at its bound ({self.ar_:.2f}): the series wanders "
                     "like a random walk around the curve (e.g. a stock such as active "
@@ -364,7 +366,9 @@ class RecoveryCurve:
                     lower[name], upper[name] = np.nan, np.nan
                     continue
                 if self.ci_method == "profile" and name in _TIMES:
-                    lower[name], upper[name] = self._profile(theta, _TIMES[name], value, z)
+                    lower[name], upper[name] = profile_time_interval(
+                        self, theta, _TIMES[name], value, z
+                    )
                     continue
 
                 def g(th: np.ndarray, name: str = name) -> float:
@@ -392,58 +396,6 @@ class RecoveryCurve:
             },
             index=pd.Index(names, name="quantity"),
         )
-
-    def _profile(self, theta: np.ndarray, q: float, value: float, z: float) -> tuple[float, float]:
-        """Profile-likelihood interval of the time to recover ``q`` of the drop."""
-        d, y, shock = self.days_, self.counts_, self.shock_day_
-        top = self._loglik(theta, d, y, shock)
-        crit = 0.5 * z * z
-        start = [theta]
-        bounds = [(-50.0, 50.0)] * theta.size
-        bounds[-3:] = [(-14.0, 2.0), (-14.0, 2.0), (-_AR_BOUND, _AR_BOUND)]
-
-        def drop_at(log_h: float) -> float:
-            cons = {"type": "eq", "fun": lambda th: np.log(self._time_to(th, q)) - log_h}
-            res = optimize.minimize(
-                lambda th: -self._loglik(th, d, y, shock),
-                start[0],
-                method="SLSQP",
-                constraints=[cons],
-                bounds=bounds,
-                options={"maxiter": 200, "ftol": 1e-10},
-            )
-            if not np.isfinite(res.fun):
-                return np.inf
-            if res.success:
-                start[0] = res.x
-            return top + float(res.fun) - crit
-
-        out = []
-        log_se = np.nan  # Wald fallback on a side where the profile fails
-        for sign in (-1.0, 1.0):
-            start[0] = theta
-            step, inner = 0.1, np.log(value)
-            outer = inner + sign * step
-            tries = 0
-            while drop_at(outer) < 0 and tries < 12:
-                inner, outer, step = outer, outer + sign * step, 2 * step
-                tries += 1
-            if tries == 12:
-                out.append(np.inf if sign > 0 else 0.0)
-                continue
-            start[0] = theta
-            try:
-                root = optimize.brentq(drop_at, *sorted((inner, outer)), xtol=1e-3)
-            except ValueError:
-                warnings.warn(
-                    f"profile interval of the time to recover {q:.0%} of the drop failed on one "
-                    "side; that bound is NaN",
-                    TakedownWarning,
-                    stacklevel=4,
-                )
-                root = log_se
-            out.append(float(np.exp(root)))
-        return out[0], out[1]
 
     def _simulate(self, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         mu = self._curve(theta, self.days_, self.shock_day_)
@@ -475,74 +427,3 @@ class RecoveryCurve:
         ax.set_ylabel("count per day")
         ax.legend(fontsize=8)
         return ax
-
-
-def _latent_ar_loglik(resid: np.ndarray, noise_var: np.ndarray, ar: float, q: float) -> float:
-    """Exact Gaussian log-likelihood of ``resid_t = u_t + e_t`` by the Kalman filter.
-
-    ``u_t = ar u_{t-1} + N(0, q)`` (stationary start), ``e_t ~ N(0, noise_var_t)``.
-    A scalar filter in plain Python floats: about 0.3 ms for 200 days.
-    """
-    a, p = 0.0, q / max(1.0 - ar * ar, 1e-9)
-    ll = 0.0
-    for z, h in zip(resid.tolist(), noise_var.tolist(), strict=True):
-        f = p + h
-        if not f > 0:
-            return -np.inf
-        v = z - a
-        ll += np.log(f) + v * v / f
-        gain = p / f
-        a, p = ar * (a + gain * v), ar * ar * (p - gain * p) + q
-    return -0.5 * (ll + len(resid) * np.log(2 * np.pi))
-
-
-def compare_shapes(
-    days: np.ndarray | pd.Series,
-    counts: np.ndarray | pd.Series,
-    shock_day: float,
-    shapes: tuple[str, ...] = ("exponential", "biexponential"),
-    likelihood: str = "arma",
-) -> pd.DataFrame:
-    """Fit each recovery shape with the same likelihood and compare them by AIC.
-
-    Returns one row per shape (sorted by AIC): ``n_params``, ``loglik``, ``aic``,
-    ``delta_aic`` (0 for the best), ``half_life_days`` and ``time_to_90pct_days`` (times to
-    recover 50 % and 90 % of the drop).  No intervals: refit the chosen shape for those.
-    """
-    rows = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TakedownWarning)
-        for shape in shapes:
-            fit = RecoveryCurve(shape=shape, likelihood=likelihood, ci_method="wald")
-            m = _point_fit(fit, days, counts, shock_day)
-            rows.append(
-                {
-                    "shape": shape,
-                    "n_params": m.theta_.size,
-                    "loglik": m.loglik_,
-                    "aic": m.aic_,
-                    "half_life_days": m.half_life_days_,
-                    "time_to_90pct_days": m.time_to_90pct_days_,
-                }
-            )
-    out = pd.DataFrame(rows).sort_values("aic").reset_index(drop=True)
-    out["delta_aic"] = out["aic"] - out["aic"].min()
-    return out
-
-
-def _point_fit(fit: RecoveryCurve, days, counts, shock_day) -> RecoveryCurve:
-    """Fit without intervals (the summary then has NaN bounds)."""
-    original = fit._intervals
-
-    def no_intervals(theta: np.ndarray, estimates: dict[str, float]) -> pd.DataFrame:
-        return pd.DataFrame(
-            {"estimate": list(estimates.values()), "lower": np.nan, "upper": np.nan},
-            index=pd.Index(list(estimates), name="quantity"),
-        )
-
-    fit._intervals = no_intervals  # type: ignore[method-assign]
-    try:
-        fit.fit(days, counts, shock_day)
-    finally:
-        fit._intervals = original  # type: ignore[method-assign]
-    return fit

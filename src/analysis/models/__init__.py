@@ -17,7 +17,7 @@ on first use so that importing one model does not import the others::
 ``published_points``         fit_published_points, constant_hazard_test, PublishedPointsFit
 ``reappearance``             Reappearance, reappearance_durations, compare_cohorts,
                              CohortComparison, family_clusters
-``recovery``                 RecoveryCurve
+``recovery``                 RecoveryCurve, compare_shapes
 ``its``                      InterruptedTimeSeries
 ``changepoint``              NegBinChangepoints, PoissonChangepoints, pelt_poisson
 ``catmouse``                 CatMouseModel, CatMouseFit, Crackdown,
@@ -57,6 +57,7 @@ _EXPORTS = {
     "CohortComparison": "reappearance",
     "family_clusters": "reappearance",
     "RecoveryCurve": "recovery",
+    "compare_shapes": "recovery",
     "InterruptedTimeSeries": "its",
     "NegBinChangepoints": "changepoint",
     "PoissonChangepoints": "changepoint",

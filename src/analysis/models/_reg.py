@@ -48,6 +48,33 @@ def numeric_column(df: pd.DataFrame, col: str, what: str) -> np.ndarray:
     return arr
 
 
+def positive_durations_and_events(
+    df: pd.DataFrame, duration_col: str, event_col: str, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Durations (> 0 days) and a boolean event indicator (0/1 or bool column), checked.
+
+    Raises
+    ------
+    ModelError
+        A duration <= 0 (row named) or an event column that is not 0/1.
+    NoEventsError
+        No event at all.
+    """
+    from analysis.errors import NoEventsError
+
+    t = numeric_column(df, duration_col, what)
+    if (t <= 0).any():
+        i = int(np.flatnonzero(t <= 0)[0])
+        raise ModelError(f"{what}: row {i}: {duration_col} = {t[i]!r}; expected > 0 days")
+    e = numeric_column(df, event_col, what)
+    if not np.isin(e, (0.0, 1.0)).all():
+        raise ModelError(f"{what}: column {event_col!r} must be 0/1 or bool")
+    ev = e == 1.0
+    if not ev.any():
+        raise NoEventsError(f"{what}: zero events in {event_col!r} ({len(df)} rows)")
+    return t, ev
+
+
 def covariate_matrix(
     df: pd.DataFrame, covariates: Sequence[str] | None, exclude: Sequence[str | None], what: str
 ) -> tuple[np.ndarray, list[str]]:

@@ -44,12 +44,13 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from analysis.errors import ModelError, NoEventsError, UnidentifiedWarning
+from analysis.errors import ModelError, UnidentifiedWarning
 from analysis.models._reg import (
     cluster_codes,
     covariate_matrix,
     numeric_column,
     numerical_hessian,
+    positive_durations_and_events,
     require_columns,
     wald_table,
     z_value,
@@ -147,16 +148,7 @@ class GammaFrailtyWeibull:
         what = "GammaFrailtyWeibull.fit"
         z_value(self.alpha)
         require_columns(df, [duration_col, event_col, cluster_col, entry_col], what)
-        t = numeric_column(df, duration_col, what)
-        if (t <= 0).any():
-            i = int(np.flatnonzero(t <= 0)[0])
-            raise ModelError(f"{what}: row {i}: {duration_col} = {t[i]!r}; expected > 0 days")
-        e = numeric_column(df, event_col, what)
-        if not np.isin(e, (0.0, 1.0)).all():
-            raise ModelError(f"{what}: column {event_col!r} must be 0/1 or bool")
-        ev = e == 1.0
-        if not ev.any():
-            raise NoEventsError(f"{what}: zero events in {event_col!r} ({len(df)} rows)")
+        t, ev = positive_durations_and_events(df, duration_col, event_col, what)
         entry = None
         if entry_col is not None:
             entry = numeric_column(df, entry_col, what)

@@ -39,20 +39,18 @@ from analysis.errors import ModelError, UnidentifiedWarning
 from analysis.models.catmouse import Crackdown
 from analysis.models.mechanisms._numdiff import hessian
 from analysis.models.mechanisms._schedule import crackdown_extra
+from analysis.models.mechanisms.compartments_fit import (
+    PROBABILITIES,
+    RATES,
+    SERIES,
+    UNIDENTIFIED_CI_RATIO,
+)
 
 __all__ = ["delay_kernel", "fit_two_compartments_conditional"]
 
-REQUIRED = ("active", "bans", "creations", "other_active", "migrations", "other_endings")
-PARAMS = (
-    "creation_rate_per_day",
-    "ban_hazard_per_day",
-    "recreation_probability",
-    "migration_probability",
-    "other_end_hazard_per_day",
-    "return_rate_per_day",
-)
-PROBABILITIES = ("recreation_probability", "migration_probability")
-UNIDENTIFIED_CI_RATIO = 100.0
+# the same daily series, parameters and identification rule as the mean-field fit
+REQUIRED = SERIES
+PARAMS = RATES
 
 
 def delay_kernel(mean_days: float, shape: int = 1, max_days: int | None = None) -> np.ndarray:

@@ -119,16 +119,44 @@ def test_changed_vocabulary_names_file_record_and_term(tmp_path):
     assert (tmp_path / "out" / "daily.parquet").exists()
 
 
+def _first_selected_record(text: str) -> int:
+    import csv
+
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    column = rows[0].index("category_specification")
+    return next(
+        i for i, row in enumerate(rows[1:], 1) if "KEYWORD_TERRORIST_CONTENT" in row[column]
+    )
+
+
 def test_bad_date_names_file_record_and_value(tmp_path):
     dump = _dump(tmp_path, malformed_per_chunk=0)
-    name = _rewrite_csv(
-        dump, lambda t: _replace_in_record(t, 123, "application_date", "2025-02-30 00:00:00")
-    )
+    chosen = {}
+
+    def edit(text):
+        chosen["record"] = _first_selected_record(text)
+        return _replace_in_record(text, chosen["record"], "application_date", "2025-02-30 00:00:00")
+
+    name = _rewrite_csv(dump, edit)
     with pytest.raises(DsaTdbError, match="bad date") as error:
         ingest_dsa_tdb([dump], tmp_path / "out", progress=False)
     message = str(error.value)
-    assert name in message and "row 123" in message and "2025-02-30" in message
+    assert name in message and f"row {chosen['record']}" in message and "2025-02-30" in message
     _nothing_written(tmp_path / "out", dump)
+
+
+def test_dates_of_statements_not_selected_are_not_read(tmp_path):
+    """Documented: dates and decision terms are checked where they reach the outputs."""
+    dump = _dump(tmp_path, malformed_per_chunk=0)
+
+    def edit(text):
+        selected = _first_selected_record(text)
+        other = 1 if selected != 1 else 2
+        return _replace_in_record(text, other, "application_date", "2025-02-30 00:00:00")
+
+    _rewrite_csv(dump, edit)
+    manifest = ingest_dsa_tdb([dump], tmp_path / "out", progress=False)
+    assert manifest["records"] == 300
 
 
 def test_earlier_output_is_left_unchanged_by_a_failing_run(tmp_path):

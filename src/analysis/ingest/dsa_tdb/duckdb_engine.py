@@ -161,7 +161,10 @@ def _check_batch(
         return _record_of(valid_index, known or []) + offset
 
     term_columns = [c for c in _CHECKED_COLUMNS if c in names]
-    scope = {c: None if (selected is None or c in _ALL_ROWS) else selected for c in term_columns}
+    # the predicate is computed once per row (as a column), not once per FILTER
+    flag = None if selected is None else "_selected"
+    source = "raw" if selected is None else f"(SELECT *, ({selected}) AS _selected FROM raw)"
+    scope = {c: None if (selected is None or c in _ALL_ROWS) else flag for c in term_columns}
     date_conditions = {}
     for column in checks.REQUIRED_DATES + checks.OPTIONAL_DATES:
         empty_bad = "TRUE" if column in checks.REQUIRED_DATES else "FALSE"
@@ -169,7 +172,7 @@ def _check_batch(
             f"CASE WHEN {column} IS NULL OR {column} = '' THEN {empty_bad} "
             f"ELSE length({column}) < 10 OR TRY_CAST({column} AS TIMESTAMP) IS NULL END"
         )
-        date_conditions[column] = bad if selected is None else f"({selected}) AND {bad}"
+        date_conditions[column] = bad if selected is None else f"{flag} AND {bad}"
 
     def distinct(column: str) -> str:
         where = scope[column]
@@ -181,7 +184,7 @@ def _check_batch(
     ]
     select.append("count(*)")
     select.append(also or "NULL")
-    summary = con.execute(f"SELECT {', '.join(select)} FROM raw").fetchall()[0]
+    summary = con.execute(f"SELECT {', '.join(select)} FROM {source}").fetchall()[0]
     n_rows, extra = int(summary[-2]), summary[-1]
     summary = summary[:-2]
     distinct = dict(zip(term_columns, summary[: len(term_columns)], strict=True))
@@ -194,9 +197,9 @@ def _check_batch(
         unknown_keywords |= unknown
         if bad is not None:
             where = f"{column} = $${bad}$$"
-            first = _first_record(
-                con, where if not scope[column] else f"({scope[column]}) AND {where}", 0
-            )
+            if scope[column]:
+                where = f"({selected}) AND {where}"
+            first = _first_record(con, where, 0)
             raise DsaTdbVocabularyError(
                 f"term outside the {era.name} vocabulary of the database (a changed "
                 "vocabulary?); if the term is genuine, pass it with --accept-terms after "
@@ -210,7 +213,8 @@ def _check_batch(
     for column, condition in date_conditions.items():
         required = column in checks.REQUIRED_DATES
         if bad_dates[column]:
-            first = _first_record(con, condition, 0)
+            where = condition if selected is None else condition.replace(flag, f"({selected})", 1)
+            first = _first_record(con, where, 0)
             (value,) = con.execute(
                 f"SELECT {column} FROM (SELECT row_number() OVER () AS r, * FROM raw) "
                 f"WHERE r = {first}"
@@ -300,7 +304,9 @@ def _process_csv_part(
                 seen={},
                 columns=set(wanted),
                 rejected=rejected_records,
-                also=selected_list_sql(scope, has_territorial_scope=has_scope),
+                also=selected_list_sql(
+                    scope, has_territorial_scope=has_scope, predicate="_selected"
+                ),
                 selected=selection_predicate(scope),
             )
             rejected = rejected_records()

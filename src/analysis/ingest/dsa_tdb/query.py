@@ -162,7 +162,9 @@ def selection_sql(
     return f"SELECT\n    {listed}\nFROM {source}\nWHERE {selection_predicate(scope)}\n"
 
 
-def selected_list_sql(scope: Scope, *, has_territorial_scope: bool = True) -> str:
+def selected_list_sql(
+    scope: Scope, *, has_territorial_scope: bool = True, predicate: str | None = None
+) -> str:
     """DuckDB aggregate collecting the selected ``decisions`` rows of a scan as one list.
 
     Lets the DuckDB engine check every statement and pick the selected ones in a single scan
@@ -171,7 +173,8 @@ def selected_list_sql(scope: Scope, *, has_territorial_scope: bool = True) -> st
     """
     columns = selection_columns(DUCKDB, has_territorial_scope=has_territorial_scope)
     fields = ", ".join(f"{name} := {expr}" for name, expr in columns)
-    predicate = selection_predicate(scope)
+    # ``predicate``: a column already holding the selection predicate (computed once per row)
+    predicate = predicate or selection_predicate(scope)
     # the CASE makes DuckDB compute the columns for the selected rows only (16 % less CPU)
     return f"list(CASE WHEN {predicate} THEN struct_pack({fields}) END) FILTER (WHERE {predicate})"
 

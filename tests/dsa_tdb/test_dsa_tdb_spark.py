@@ -85,14 +85,20 @@ def test_spark_refuses_a_bad_date_naming_the_file(tmp_path, spark, monkeypatch):
     with zipfile.ZipFile(io.BytesIO(inner_bytes)) as inner:
         (csv_name,) = inner.namelist()
         text = inner.read(csv_name).decode()
-    day = text.split("\n")[1].split(",")
-    text = text.replace("2025-06-30 00:00:00", "2025-06-31 00:00:00", 1)
+    import csv
+
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    spec, applied = rows[0].index("category_specification"), rows[0].index("application_date")
+    chosen = next(r for r in rows[1:] if "KEYWORD_TERRORIST_CONTENT" in r[spec])
+    chosen[applied] = "2025-06-31 00:00:00"
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    text = out.getvalue()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as inner:
         inner.writestr(csv_name, text)
     with zipfile.ZipFile(path, "w") as outer:
         outer.writestr(inner_name, buffer.getvalue())
-    assert day
     with pytest.raises(DsaTdbError, match="bad date") as error:
         spark_engine.spark_aggregate([path], session=spark)
     assert "2025-06-31" in str(error.value)

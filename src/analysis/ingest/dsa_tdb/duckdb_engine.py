@@ -40,6 +40,7 @@ from analysis.ingest.dsa_tdb import checks
 from analysis.ingest.dsa_tdb.layout import era_for, parse_file_name
 from analysis.ingest.dsa_tdb.query import (
     DUCKDB,
+    RAW_PREFIX,
     Scope,
     selected_list_sql,
     selection_predicate,
@@ -84,6 +85,18 @@ DECISIONS_SCHEMA = pa.schema(
 
 _ALL_ROWS = ("category", "category_addition", "category_specification")
 """Columns whose vocabulary is checked on every statement (they decide the selection)."""
+
+_SELECTED_CHECKS = (
+    "decision_visibility",
+    "decision_monetary",
+    "decision_provision",
+    "decision_account",
+    "automated_detection",
+    "automated_decision",
+    *checks.REQUIRED_DATES,
+    *checks.OPTIONAL_DATES,
+)
+"""Raw columns checked on the selected statements only (they reach the outputs only there)."""
 
 _CHECKED_COLUMNS = (
     "category",
@@ -160,13 +173,15 @@ def _check_batch(
         known = rejected() if callable(rejected) else rejected
         return _record_of(valid_index, known or []) + offset
 
-    term_columns = [c for c in _CHECKED_COLUMNS if c in names]
+    term_columns = [
+        c for c in _CHECKED_COLUMNS if c in names and (selected is None or c in _ALL_ROWS)
+    ]
     # the predicate is computed once per row (as a column), not once per FILTER
     flag = None if selected is None else "_selected"
     source = "raw" if selected is None else f"(SELECT *, ({selected}) AS _selected FROM raw)"
     scope = {c: None if (selected is None or c in _ALL_ROWS) else flag for c in term_columns}
     date_conditions = {}
-    for column in checks.REQUIRED_DATES + checks.OPTIONAL_DATES:
+    for column in () if selected is not None else checks.REQUIRED_DATES + checks.OPTIONAL_DATES:
         empty_bad = "TRUE" if column in checks.REQUIRED_DATES else "FALSE"
         bad = (
             f"CASE WHEN {column} IS NULL OR {column} = '' THEN {empty_bad} "
@@ -228,6 +243,56 @@ def _check_batch(
                 value=value,
             )
     return n_rows, extra
+
+
+def _check_selected_rows(
+    con: duckdb.DuckDBPyConnection,
+    rows: list[dict],
+    *,
+    part: str,
+    era,
+    accepted: frozenset[str],
+    unknown_keywords: set[str],
+    predicate: str,
+    record: Callable[[int], int],
+) -> None:
+    """Decision and automation terms and dates of the selected statements (in Python: a
+    few thousand rows per part), raising with the record of the first bad value."""
+
+    def locate(column: str, value: str | None) -> int:
+        cell = f"{column} IS NULL" if value is None else f"{column} = $${value}$$"
+        return record(_first_record(con, f"({predicate}) AND {cell}", 0))
+
+    for column in _SELECTED_CHECKS:
+        key = RAW_PREFIX + column
+        values = {row.get(key) for row in rows}
+        if column in checks.REQUIRED_DATES + checks.OPTIONAL_DATES:
+            required = column in checks.REQUIRED_DATES
+            for value in sorted(values, key=lambda v: (v is None, v or "")):
+                if checks.bad_date(value, required=required):
+                    raise DsaTdbError(
+                        "bad date: expected YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
+                        + (" (the field is required)" if required else ""),
+                        file=part,
+                        row=locate(column, value),
+                        column=column,
+                        value=value,
+                    )
+            continue
+        bad, unknown = checks.check_terms(
+            column, {v for v in values if v is not None}, era, accepted=accepted
+        )
+        unknown_keywords |= unknown
+        if bad is not None:
+            raise DsaTdbVocabularyError(
+                f"term outside the {era.name} vocabulary of the database (a changed "
+                "vocabulary?); if the term is genuine, pass it with --accept-terms after "
+                "checking the dsa-tdb documentation",
+                file=part,
+                row=locate(column, bad),
+                column=column,
+                value=bad,
+            )
 
 
 def _record_of(valid_index: int, rejected: list[int]) -> int:
@@ -305,9 +370,23 @@ def _process_csv_part(
                 columns=set(wanted),
                 rejected=rejected_records,
                 also=selected_list_sql(
-                    scope, has_territorial_scope=has_scope, predicate="_selected"
+                    scope,
+                    has_territorial_scope=has_scope,
+                    predicate="_selected",
+                    raw_columns=tuple(_SELECTED_CHECKS),
                 ),
                 selected=selection_predicate(scope),
+            )
+            rows = rows or []
+            _check_selected_rows(
+                con,
+                rows,
+                part=part.name,
+                era=era,
+                accepted=accepted,
+                unknown_keywords=unknown,
+                predicate=selection_predicate(scope),
+                record=lambda index: _record_of(index, rejected_records()),
             )
             rejected = rejected_records()
             kinds = {

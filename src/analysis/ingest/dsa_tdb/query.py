@@ -50,6 +50,9 @@ SCOPES: dict[str, str] = {
 }
 """What each selection scope keeps, as stated in every output's metadata."""
 
+RAW_PREFIX = "_raw_"
+"""Prefix of the raw values carried next to a selected row (checked, then dropped)."""
+
 DECISION_KINDS = ("any", "visibility", "account", "provision", "monetary")
 
 
@@ -163,7 +166,11 @@ def selection_sql(
 
 
 def selected_list_sql(
-    scope: Scope, *, has_territorial_scope: bool = True, predicate: str | None = None
+    scope: Scope,
+    *,
+    has_territorial_scope: bool = True,
+    predicate: str | None = None,
+    raw_columns: tuple[str, ...] = (),
 ) -> str:
     """DuckDB aggregate collecting the selected ``decisions`` rows of a scan as one list.
 
@@ -172,7 +179,10 @@ def selected_list_sql(
     those of :func:`selection_sql`, so both spellings select the same rows.
     """
     columns = selection_columns(DUCKDB, has_territorial_scope=has_territorial_scope)
-    fields = ", ".join(f"{name} := {expr}" for name, expr in columns)
+    fields = ", ".join(
+        [f"{name} := {expr}" for name, expr in columns]
+        + [f"{RAW_PREFIX}{c} := {c}" for c in raw_columns]  # as written, for the checks
+    )
     # ``predicate``: a column already holding the selection predicate (computed once per row)
     predicate = predicate or selection_predicate(scope)
     # the CASE makes DuckDB compute the columns for the selected rows only (16 % less CPU)

@@ -28,7 +28,13 @@ import pandas as pd
 from analysis.ingest.dsa_tdb import checks
 from analysis.ingest.dsa_tdb.duckdb_engine import dump_day
 from analysis.ingest.dsa_tdb.layout import era_for
-from analysis.ingest.dsa_tdb.query import SPARK, Scope, aggregation_sql, selection_sql
+from analysis.ingest.dsa_tdb.query import (
+    SPARK,
+    Scope,
+    aggregation_sql,
+    selection_predicate,
+    selection_sql,
+)
 from analysis.ingest.dsa_tdb.reader import (
     READ_COLUMNS,
     DsaTdbError,
@@ -148,7 +154,9 @@ def spark_aggregate(
                 valid = frame.where(~malformed).select(
                     *[c for c in READ_COLUMNS if c in header], "_file"
                 )
-                unknown_keywords |= _check(valid, path, era, accepted_terms, F)
+                unknown_keywords |= _check(
+                    valid, path, era, accepted_terms, F, selection_predicate(scope)
+                )
                 cols = [c for c in READ_COLUMNS if c in header]
                 view = f"raw_{len(frames)}"
                 valid.select(*cols).createOrReplaceTempView(view)
@@ -194,9 +202,13 @@ def spark_aggregate(
             spark.stop()
 
 
-def _check(frame, path: Path, era, accepted: frozenset[str], F) -> set[str]:
-    """Vocabulary and date checks on a Spark frame of valid records."""
+def _check(frame, path: Path, era, accepted: frozenset[str], F, predicate: str) -> set[str]:
+    """Vocabulary and date checks on a Spark frame of valid records, scoped as the DuckDB
+    engine's: the category vocabulary on every record, decision and automation terms and
+    dates on the selected records (``predicate``)."""
     unknown_keywords: set[str] = set()
+    everything = frame
+    selected = frame.where(F.expr(predicate))
     for column in (
         "category",
         "category_addition",
@@ -208,6 +220,7 @@ def _check(frame, path: Path, era, accepted: frozenset[str], F) -> set[str]:
         "automated_detection",
         "automated_decision",
     ):
+        frame = everything if column.startswith("category") else selected
         values = {r[0] for r in frame.select(column).distinct().collect()}
         bad, unknown = checks.check_terms(column, values, era, accepted=accepted)
         unknown_keywords |= unknown
@@ -220,6 +233,7 @@ def _check(frame, path: Path, era, accepted: frozenset[str], F) -> set[str]:
                 column=column,
                 value=bad,
             )
+    frame = selected
     for column in checks.REQUIRED_DATES + checks.OPTIONAL_DATES:
         required = column in checks.REQUIRED_DATES
         value = F.col(column)

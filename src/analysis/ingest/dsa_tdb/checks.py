@@ -17,6 +17,18 @@ from datetime import datetime
 
 from analysis.ingest.dsa_tdb.layout import ARRAY_COLUMNS, KEYWORD_PATTERN, VocabularyEra
 
+ALL_ROW_TERMS = ("category", "category_addition", "category_specification")
+"""Checked on every statement: a renamed category or keyword would change the selection."""
+SELECTED_TERMS = (
+    "decision_visibility",
+    "decision_monetary",
+    "decision_provision",
+    "decision_account",
+    "automated_detection",
+    "automated_decision",
+)
+"""Checked on the selected statements (their values reach the outputs only there)."""
+TERM_COLUMNS = ALL_ROW_TERMS + SELECTED_TERMS
 REQUIRED_DATES = ("application_date", "created_at")
 OPTIONAL_DATES = ("content_date",)
 

@@ -83,32 +83,8 @@ DECISIONS_SCHEMA = pa.schema(
 )
 """Columns of the per-day decisions table (the ``decisions`` relation of :mod:`.query`)."""
 
-_ALL_ROWS = ("category", "category_addition", "category_specification")
-"""Columns whose vocabulary is checked on every statement (they decide the selection)."""
-
-_SELECTED_CHECKS = (
-    "decision_visibility",
-    "decision_monetary",
-    "decision_provision",
-    "decision_account",
-    "automated_detection",
-    "automated_decision",
-    *checks.REQUIRED_DATES,
-    *checks.OPTIONAL_DATES,
-)
+_SELECTED_CHECKS = checks.SELECTED_TERMS + checks.REQUIRED_DATES + checks.OPTIONAL_DATES
 """Raw columns checked on the selected statements only (they reach the outputs only there)."""
-
-_CHECKED_COLUMNS = (
-    "category",
-    "category_addition",
-    "category_specification",
-    "decision_visibility",
-    "decision_monetary",
-    "decision_provision",
-    "decision_account",
-    "automated_detection",
-    "automated_decision",
-)
 
 
 def dump_day(path: Path) -> date:
@@ -157,12 +133,12 @@ def _check_batch(
 ) -> tuple[int, object]:
     """Check the terms and dates of the statements in the DuckDB relation ``raw``.
 
-    The category vocabulary (``category``, ``category_addition``,
-    ``category_specification``) is checked on every statement: a renamed category or keyword
-    would silently change the selection. With ``selected`` (the selection predicate), the
-    decision and automation terms and the dates are checked on the selected statements only,
-    the only ones whose values reach the outputs (checking every statement's dates cost a
-    fifth of the engine's CPU); without it, on every statement.
+    The category vocabulary (:data:`.checks.ALL_ROW_TERMS`) is checked on every statement: a
+    renamed category or keyword would silently change the selection. With ``selected`` (the
+    selection predicate), the decision and automation terms and the dates are left to
+    :func:`_check_selected_rows` on the selected statements, the only ones whose values reach
+    the outputs (checking every statement's dates cost a fifth of the engine's CPU); without
+    it (Parquet batches), everything is checked on every statement here.
 
     Returns the number of statements (valid records) in ``raw`` and the value of the
     aggregate ``also`` (e.g. the selected statements), both computed in the same scan.
@@ -173,28 +149,24 @@ def _check_batch(
         known = rejected() if callable(rejected) else rejected
         return _record_of(valid_index, known or []) + offset
 
-    term_columns = [
-        c for c in _CHECKED_COLUMNS if c in names and (selected is None or c in _ALL_ROWS)
-    ]
-    # the predicate is computed once per row (as a column), not once per FILTER
-    flag = None if selected is None else "_selected"
-    source = "raw" if selected is None else f"(SELECT *, ({selected}) AS _selected FROM raw)"
-    scope = {c: None if (selected is None or c in _ALL_ROWS) else flag for c in term_columns}
-    date_conditions = {}
-    for column in () if selected is not None else checks.REQUIRED_DATES + checks.OPTIONAL_DATES:
-        empty_bad = "TRUE" if column in checks.REQUIRED_DATES else "FALSE"
-        bad = (
-            f"CASE WHEN {column} IS NULL OR {column} = '' THEN {empty_bad} "
-            f"ELSE length({column}) < 10 OR TRY_CAST({column} AS TIMESTAMP) IS NULL END"
-        )
-        date_conditions[column] = bad if selected is None else f"{flag} AND {bad}"
-
-    def distinct(column: str) -> str:
-        where = scope[column]
-        return f"list(DISTINCT {column})" + (f" FILTER (WHERE {where})" if where else "")
+    if selected is None:
+        term_columns = [c for c in checks.TERM_COLUMNS if c in names]
+        source = "raw"
+        date_conditions = {}
+        for column in checks.REQUIRED_DATES + checks.OPTIONAL_DATES:
+            empty_bad = "TRUE" if column in checks.REQUIRED_DATES else "FALSE"
+            date_conditions[column] = (
+                f"CASE WHEN {column} IS NULL OR {column} = '' THEN {empty_bad} "
+                f"ELSE length({column}) < 10 OR TRY_CAST({column} AS TIMESTAMP) IS NULL END"
+            )
+    else:  # the rest is checked on the selected rows (:func:`_check_selected_rows`)
+        term_columns = [c for c in checks.ALL_ROW_TERMS if c in names]
+        # the predicate is computed once per row, as a column ``also`` can use
+        source = f"(SELECT *, ({selected}) AS _selected FROM raw)"
+        date_conditions = {}
 
     # one scan: the distinct terms of every checked column and the bad dates of each date
-    select = [distinct(c) for c in term_columns] + [
+    select = [f"list(DISTINCT {c})" for c in term_columns] + [
         f"count(*) FILTER (WHERE {cond})" for cond in date_conditions.values()
     ]
     select.append("count(*)")
@@ -211,10 +183,7 @@ def _check_batch(
         bad, unknown = checks.check_terms(column, values, era, accepted=accepted)
         unknown_keywords |= unknown
         if bad is not None:
-            where = f"{column} = $${bad}$$"
-            if scope[column]:
-                where = f"({selected}) AND {where}"
-            first = _first_record(con, where, 0)
+            first = _first_record(con, f"{column} = $${bad}$$", 0)
             raise DsaTdbVocabularyError(
                 f"term outside the {era.name} vocabulary of the database (a changed "
                 "vocabulary?); if the term is genuine, pass it with --accept-terms after "
@@ -228,8 +197,7 @@ def _check_batch(
     for column, condition in date_conditions.items():
         required = column in checks.REQUIRED_DATES
         if bad_dates[column]:
-            where = condition if selected is None else condition.replace(flag, f"({selected})", 1)
-            first = _first_record(con, where, 0)
+            first = _first_record(con, condition, 0)
             (value,) = con.execute(
                 f"SELECT {column} FROM (SELECT row_number() OVER () AS r, * FROM raw) "
                 f"WHERE r = {first}"

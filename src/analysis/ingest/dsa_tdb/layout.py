@@ -111,7 +111,6 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 """Columns the aggregation reads; a dump without one of them is refused."""
 
-DATE_COLUMNS = ("content_date", "application_date", "created_at")
 
 _CATEGORIES_2023 = (
     "STATEMENT_CATEGORY_ANIMAL_WELFARE",

@@ -1,17 +1,15 @@
-"""Streaming reader of DSA Transparency Database dump files: nested zips to Arrow batches.
+"""Reading DSA Transparency Database dump files: the CSV parts inside the nested zips.
 
 A published day is ``sor-<platform>-<date>-<version>.zip``, holding inner archives
 ``...-<part>.csv.zip``, each holding CSV parts ``...-<part>-<chunk>.csv``. Nothing is
-unzipped to disk: the inner archives are opened inside the outer one and every CSV part is
-parsed as a stream by :func:`pyarrow.csv.open_csv` into record batches of text columns.
-Plain ``.csv`` parts, inner ``.csv.zip`` archives and Parquet chunks written by ``dsa-tdb``
-are read too.
+unzipped as a whole: :func:`csv_parts` lists the parts, each of which can be opened as a
+stream or copied (one at a time, by the engines) into a scratch file; a stored inner archive
+is inflated straight from the outer file (:func:`_nested_copier`). Plain ``.csv`` parts and
+Parquet chunks with the dump's columns (:func:`parquet_batches`) are read too.
 
-Malformed records (a field count different from the header's) are skipped and counted per
-part; their record numbers are found by a second, exact pass over that part only (Python's
-:mod:`csv`), so the manifest can name them. A part that ends inside a record (truncated
-file), a header with an unknown column or without a required one, and a damaged archive stop
-the run with :class:`DsaTdbError` naming the file (and the record where one is known).
+A header with an unknown column or without a required one, a damaged archive and a
+``.sha1`` mismatch stop the run with :class:`DsaTdbError` naming the file. Malformed
+records are counted by the engines (DuckDB's rejects, with their record numbers).
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ from pathlib import Path
 from typing import IO
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from analysis.errors import IngestError
@@ -43,9 +40,6 @@ from analysis.ingest.dsa_tdb.layout import (
     KNOWN_COLUMNS,
     REQUIRED_COLUMNS,
 )
-
-BLOCK_BYTES = 16 << 20
-"""Bytes of CSV parsed per Arrow batch (peak memory is a few of these per part)."""
 
 READ_COLUMNS = REQUIRED_COLUMNS + ("territorial_scope",)
 
@@ -258,65 +252,6 @@ def read_header(part: CsvPart) -> tuple[str, ...]:
             "required column missing from the header", file=part.name, row=1, column=missing[0]
         )
     return tuple(header)
-
-
-def exact_malformed_records(part: CsvPart, n_columns: int) -> tuple[list[int], bool]:
-    """Record numbers (1 = first data record) whose field count is wrong; and whether the
-    part ends inside a quoted field or without a final newline (a truncated part)."""
-    bad: list[int] = []
-    with part.open() as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        reader = csv.reader(text, strict=True)
-        next(reader, None)
-        try:
-            for number, row in enumerate(reader, start=1):
-                if len(row) != n_columns:
-                    bad.append(number)
-        except csv.Error:
-            return bad, True
-    with part.open() as raw:
-        tail = _last_byte(raw)
-    return bad, tail not in (b"\n", b"")
-
-
-def _last_byte(raw: IO[bytes]) -> bytes:
-    last = b""
-    for chunk in iter(lambda: raw.read(1 << 20), b""):
-        last = chunk[-1:]
-    return last
-
-
-def arrow_batches(
-    part: CsvPart, header: tuple[str, ...], stats: PartStats
-) -> Iterator[pa.RecordBatch]:
-    """Stream a CSV part as Arrow batches of the columns the aggregation reads."""
-    wanted = [c for c in READ_COLUMNS if c in header]
-    malformed = [0]
-
-    def skip(_row: object) -> str:
-        malformed[0] += 1
-        return "skip"
-
-    try:
-        with part.open() as raw:
-            reader = pacsv.open_csv(
-                raw,
-                read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=True),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={c: pa.string() for c in header},
-                    include_columns=wanted,
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=True,
-                ),
-            )
-            for batch in reader:
-                stats.records += batch.num_rows
-                yield batch
-    except (pa.ArrowInvalid, zipfile.BadZipFile, EOFError, zlib.error) as error:
-        raise DsaTdbError(f"cannot parse the CSV part ({error})", file=part.name) from None
-    stats.records += malformed[0]
-    stats.malformed = malformed[0]
 
 
 def parquet_batches(path: Path, stats: PartStats) -> Iterator[pa.RecordBatch]:

@@ -271,9 +271,8 @@ def ingest_dsa_tdb(
     days_dir = out / "days"
     manifests: list[dict] = []
     tables: list[Path] = []
-    show = progress if progress is not None else None
     bar = tqdm(
-        files, desc="dsa-tdb dumps", unit="dump", disable=not show if show is not None else None
+        files, desc="dsa-tdb dumps", unit="dump", disable=None if progress is None else not progress
     )
     for path in bar:
         manifest_path = days_dir / f"{path.name}.json"

@@ -68,14 +68,15 @@ def _extract(files: list[Path], scratch: Path) -> dict[Path, list[tuple[str, Pat
     """Stream each CSV part of each dump into ``scratch``; return them per dump."""
     out: dict[Path, list[tuple[str, Path, tuple]]] = {}
     for path in files:
-        sha1_check(path) if path.suffix == ".zip" else None
+        if path.suffix == ".zip":
+            sha1_check(path)  # a damaged download stops here, as in the DuckDB engine
         with csv_parts(path) as parts:
             extracted = []
             for i, part in enumerate(parts):
                 header = read_header(part)
                 target = scratch / f"{path.stem}-{i:05d}.csv"
-                with part.open() as source, target.open("wb") as sink:
-                    shutil.copyfileobj(source, sink, 1 << 20)
+                with target.open("wb") as sink:
+                    part.write_to(sink)
                 extracted.append((part.name, target, header))
         out[path] = extracted
     return out
@@ -209,18 +210,8 @@ def _check(frame, path: Path, era, accepted: frozenset[str], F, predicate: str) 
     unknown_keywords: set[str] = set()
     everything = frame
     selected = frame.where(F.expr(predicate))
-    for column in (
-        "category",
-        "category_addition",
-        "category_specification",
-        "decision_visibility",
-        "decision_monetary",
-        "decision_provision",
-        "decision_account",
-        "automated_detection",
-        "automated_decision",
-    ):
-        frame = everything if column.startswith("category") else selected
+    for column in checks.TERM_COLUMNS:
+        frame = everything if column in checks.ALL_ROW_TERMS else selected
         values = {r[0] for r in frame.select(column).distinct().collect()}
         bad, unknown = checks.check_terms(column, values, era, accepted=accepted)
         unknown_keywords |= unknown

@@ -153,3 +153,64 @@ def test_colour_keys_and_shape_keys() -> None:
         "axes: diamond, never drawn",
     ]
     _close(fig)
+
+
+def test_labelled_containers_errorbar_bar_and_stem() -> None:
+    """A labelled error bar, bar chart or stem plot is a legend handle that is a Container
+    (no ``axes``, no visibility): visible when one of its parts with data changes pixels."""
+    fig, ax = new_figure()
+    ax.set_title("t")
+    ax.errorbar([0.2], [0.5], yerr=[0.2], fmt="o", color="#0072B2", label="errorbar")
+    ax.errorbar([0.4], [0.5], yerr=[0.2], fmt="none", color="#E69F00", label="bars only")
+    ax.errorbar([5.0], [5.0], yerr=[0.2], fmt="o", color="#009E73", label="errorbar outside")
+    ax.bar([0.6], [0.3], width=0.05, color="#CC79A7", label="bars")
+    ax.bar([0.7], [0.0], width=0.05, color="#56B4E9", label="bars of zero height")
+    ax.stem([0.8, 0.9], [0.4, 0.6], label="stem")
+    ax.stem([3.0], [3.0], bottom=2.0, label="stem outside")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=4)
+    assert invisible_legend_entries(fig) == [
+        "t: errorbar outside",
+        "t: bars of zero height",
+        "t: stem outside",
+    ]
+    _close(fig)
+
+
+def test_an_errorbar_hidden_under_another_is_found() -> None:
+    """Bar lines drawn exactly under others.  (Markers exactly under markers, caps included,
+    still leave edge pixels in the check render and pass as visible, for ``ax.plot`` too.)"""
+    fig, ax = new_figure()
+    for colour, label in (("#0072B2", "under"), ("#E69F00", "over")):
+        ax.errorbar([0.5], [0.5], yerr=[0.3], fmt="none", lw=2, color=colour, label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="lower right")
+    assert invisible_legend_entries(fig) == ["axes: under"]
+    _close(fig)
+
+
+def test_an_empty_labelled_errorbar_is_a_colour_key() -> None:
+    """With no data, a labelled container is a proxy: shown when its colour is drawn."""
+    fig, ax = new_figure()
+    ax.errorbar([0.5], [0.5], yerr=[0.2], fmt="none", color="#0072B2")
+    ax.errorbar([], [], yerr=[], fmt="none", color="#0072B2", label="95% interval")
+    ax.errorbar([], [], yerr=[], fmt="none", color="#D55E00", label="never drawn")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend()
+    assert invisible_legend_entries(fig) == ["axes: never drawn"]
+    _close(fig)
+
+
+def test_save_figure_accepts_labelled_error_bars(tmp_path, monkeypatch) -> None:
+    """The crash behind the workarounds of notebooks 04 and 05 (AttributeError on an
+    ErrorbarContainer), in strict mode."""
+    monkeypatch.setenv("TAKEDOWNS_STRICT_LEGENDS", "1")
+    fig, ax = new_figure()
+    ax.errorbar([0, 1], [1, 2], yerr=[0.5, 0.5], fmt="o", capsize=2, label="estimate, 95% CI")
+    ax.legend()
+    fig.text(0, 0, "Source: test.")
+    assert save_figure(fig, "99_test", "errorbar", tmp_path, formats=("png",))
+    _close(fig)

@@ -6,6 +6,10 @@ under another series.  :func:`invisible_legend_entries` finds such entries by re
 
 * an entry whose handle is an artist with data (``ax.plot(..., label=...)``) is visible if
   hiding that artist changes at least one pixel of the rendered figure;
+* an entry whose handle is a *container* (``ax.errorbar``, ``ax.bar``, ``ax.stem`` with a
+  label) is visible if hiding one of its parts with data (the data line, caps and bar lines of
+  an error bar; the bars; the markers, stems and baseline of a stem plot) changes a pixel;
+  bars of zero width or height do not count;
 * an entry whose handle is a *proxy* without data (``ax.scatter([], [], label=...)``,
   :func:`~analysis.plots.marker_legend_handles`) is visible if some other artist changes
   pixels when hidden, in the legend's axes (or in any axes, for a figure legend): one of the
@@ -25,6 +29,7 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.collections import Collection, LineCollection, PathCollection
 from matplotlib.colors import to_rgba_array
+from matplotlib.container import Container
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
@@ -188,7 +193,12 @@ def _invisible(legends: list[tuple[Legend, list[Any], str]]) -> list[str]:
         for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=False):
             label = text.get_text()
             source = _source_artist(handle, label, axes)
-            if source is not None and _has_data(source):
+            if isinstance(source, Container):
+                parts = _container_parts(source)
+                ok = (
+                    any(shows(a) for a in parts) if parts else _proxy_is_shown(handle, drawn, shows)
+                )
+            elif source is not None and _has_data(source):
                 ok = shows(source)
             else:
                 ok = _proxy_is_shown(handle if source is None else source, drawn, shows)
@@ -197,16 +207,32 @@ def _invisible(legends: list[tuple[Legend, list[Any], str]]) -> list[str]:
     return bad
 
 
-def _source_artist(handle: Any, label: str, axes: list[Any]) -> Artist | None:
-    """The artist in ``axes`` a legend handle was made from (same label), if any."""
+def _source_artist(handle: Any, label: str, axes: list[Any]) -> Artist | Container | None:
+    """The artist or container in ``axes`` a legend handle was made from (same label), if any."""
     for ax in axes:
         for artist in (*ax.lines, *ax.collections, *ax.patches, *ax.containers):
             if getattr(artist, "get_label", lambda: None)() == label:
-                if hasattr(artist, "patches"):  # a BarContainer: its bars
-                    bars = [p for p in artist.patches if p.get_width() and p.get_height()]
-                    return bars[0] if bars else artist.patches[0] if artist.patches else None
                 return artist
     return None
+
+
+def _container_parts(container: Container) -> list[Artist]:
+    """The drawn parts of a container (error bar, bars, stem plot) that have data.
+
+    A container is a tuple of artists, not an artist: it has no ``axes`` and no visibility of
+    its own, so the check looks at its parts (nested containers, such as the error bars of
+    ``ax.bar(..., yerr=...)``, included).
+    """
+    parts = []
+    for part in container.get_children():
+        if isinstance(part, Container):
+            parts += _container_parts(part)
+        elif isinstance(part, Patch) and hasattr(part, "get_width"):
+            if part.get_width() and part.get_height():  # a bar of zero size draws nothing
+                parts.append(part)
+        elif isinstance(part, Artist) and _has_data(part):
+            parts.append(part)
+    return parts
 
 
 def _proxy_is_shown(proxy: Any, drawn: list[Artist], shows: Any) -> bool:

@@ -258,6 +258,16 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
         "--memory-limit", default="512MB", help="DuckDB memory limit, all workers (512MB)"
     )
     dsa.add_argument(
+        "--transport",
+        choices=("auto", "pipe", "file"),
+        default="auto",
+        help="how a CSV part reaches DuckDB: a named pipe (nothing on disk) or a scratch "
+        "file; auto: a pipe where the system has them",
+    )
+    dsa.add_argument(
+        "--temp-dir", default=None, help="parent of the private scratch folder (system temp)"
+    )
+    dsa.add_argument(
         "--synthetic",
         action="store_true",
         help="label every output synthetic (for generated dumps)",
@@ -405,6 +415,8 @@ def _run(args: argparse.Namespace) -> int:
             memory_limit=args.memory_limit,
             spark_master=args.spark_master,
             workers=args.workers,
+            transport=args.transport,
+            temp_dir=args.temp_dir,
         )
         print(
             f"read {manifest['records']} records from {len(manifest['dumps'])} dumps "

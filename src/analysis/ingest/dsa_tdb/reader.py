@@ -43,6 +43,12 @@ from analysis.ingest.dsa_tdb.layout import (
 
 READ_COLUMNS = REQUIRED_COLUMNS + ("territorial_scope",)
 
+ARCHIVE_ERRORS: tuple[type[BaseException], ...] = tuple(
+    {zipfile.BadZipFile, EOFError, zlib.error, OSError, _inflate_lib.error}
+)
+"""What a damaged or truncated archive raises while a part is inflated (ISA-L's inflate
+error is not a ``zlib.error``)."""
+
 
 class DsaTdbError(IngestError):
     """A DSA Transparency Database dump cannot be read (layout, vocabulary, dates...)."""
@@ -221,7 +227,7 @@ def csv_parts(path: Path, *, check_crc: bool = True) -> Iterator[list[CsvPart]]:
                             lambda member=member: outer.open(member),
                         )
                     )
-        except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as error:
+        except ARCHIVE_ERRORS as error:
             raise DsaTdbError(
                 f"damaged or truncated archive ({error}); download it again", file=path
             ) from None

@@ -224,6 +224,8 @@ def ingest_dsa_tdb(
     memory_limit: str = "512MB",
     spark_master: str = "local[2]",
     workers: int = 2,
+    transport: str = "auto",
+    temp_dir: str | Path | None = None,
 ) -> dict:
     """Read DSA Transparency Database dumps; write daily series and delays into ``out``.
 
@@ -245,7 +247,13 @@ def ingest_dsa_tdb(
     synthetic
         Mark every output as synthetic (set for generated dumps).
     workers
-        CSV parts read at once by the DuckDB engine (each streamed to a scratch file).
+        CSV parts read at once by the DuckDB engine.
+    transport
+        How a CSV part reaches DuckDB: ``pipe`` (a named pipe, nothing written to disk),
+        ``file`` (a scratch file) or ``auto`` (a pipe where the system has them); see
+        :mod:`.transport`.
+    temp_dir
+        Parent of the private scratch folder (default: the system temporary folder).
 
     Returns
     -------
@@ -289,6 +297,8 @@ def ingest_dsa_tdb(
             accepted_terms=accepted,
             memory_limit=memory_limit,
             workers=workers,
+            transport=transport,
+            temp_dir=temp_dir,
         )
         tables.append(write_day(days_dir, table, manifest))
         manifests.append(manifest)

@@ -36,6 +36,7 @@ from analysis.ingest.dsa_tdb.query import (
     selection_sql,
 )
 from analysis.ingest.dsa_tdb.reader import (
+    ARCHIVE_ERRORS,
     READ_COLUMNS,
     DsaTdbError,
     DsaTdbVocabularyError,
@@ -75,8 +76,14 @@ def _extract(files: list[Path], scratch: Path) -> dict[Path, list[tuple[str, Pat
             for i, part in enumerate(parts):
                 header = read_header(part)
                 target = scratch / f"{path.stem}-{i:05d}.csv"
-                with target.open("wb") as sink:
-                    part.write_to(sink)
+                try:
+                    with target.open("wb") as sink:
+                        part.write_to(sink)
+                except ARCHIVE_ERRORS as error:
+                    raise DsaTdbError(
+                        f"damaged or truncated archive member ({error}); download it again",
+                        file=part.name,
+                    ) from None
                 extracted.append((part.name, target, header))
         out[path] = extracted
     return out

@@ -195,3 +195,15 @@ def test_resolve_transport_refuses_unknown_names():
     assert resolve_transport("file") == "file"
     with pytest.raises(DsaTdbError, match="expected one of"):
         resolve_transport("carrier-pigeon")
+
+
+def test_progress_is_reported_per_part_and_adds_up(dumps, tmp_path, capsys):
+    seen = []
+    table, manifest = duckdb_engine.process_dump_file(
+        dumps.files[0], on_part=lambda stats: seen.append((stats.name, stats.records))
+    )
+    assert len(seen) == len(manifest["parts"]) == 4  # 2 inner archives x 2 CSV parts
+    assert sum(records for _, records in seen) == manifest["records"]
+    ingest_dsa_tdb(dumps.files, tmp_path / "out", progress=True)
+    err = capsys.readouterr().err
+    assert "dsa-tdb dump 2/2" in err and "statements" in err

@@ -423,8 +423,11 @@ def process_dump_file(
     workers: int = 2,
     temp_dir: str | Path | None = None,
     transport: Transport = "auto",
+    on_part: Callable[[PartStats], None] | None = None,
 ) -> tuple[pa.Table, dict]:
     """Selected decisions of one dump file, and its manifest (counts per part).
+
+    ``on_part`` is called with each part's counts as soon as the part is done (progress).
 
     CSV parts are inflated one at a time (``workers`` parts in flight) into named pipes
     read by DuckDB as they are written (``transport="pipe"``, the default where the system
@@ -464,6 +467,8 @@ def process_dump_file(
                     selected,
                 )
             parts.append(stats)
+            if on_part is not None:
+                on_part(stats)
         finally:
             con.close()
     else:
@@ -504,6 +509,8 @@ def process_dump_file(
                         unknown_keywords |= unknown
                         if table is not None:
                             selected.append(table)
+                        if on_part is not None:
+                            on_part(stats)
                 finally:
                     for future in futures:
                         future.cancel()

@@ -279,29 +279,39 @@ def ingest_dsa_tdb(
     days_dir = out / "days"
     manifests: list[dict] = []
     tables: list[Path] = []
+    # one bar in statements (a day is 50-130 million of them), advanced as each CSV part is
+    # done, with the dump being read in its description
     bar = tqdm(
-        files, desc="dsa-tdb dumps", unit="dump", disable=None if progress is None else not progress
+        desc="dsa-tdb",
+        unit=" statements",
+        unit_scale=True,
+        disable=None if progress is None else not progress,
     )
-    for path in bar:
-        manifest_path = days_dir / f"{path.name}.json"
-        table_path = days_dir / f"{path.name}.parquet"
-        if manifest_path.exists() and table_path.exists() and not force:
-            done = json.loads(manifest_path.read_text(encoding="utf-8"))
-            if done.get("scope") == scope:
-                manifests.append(done)
-                tables.append(table_path)
-                continue
-        table, manifest = process_dump_file(
-            path,
-            scope=scope,
-            accepted_terms=accepted,
-            memory_limit=memory_limit,
-            workers=workers,
-            transport=transport,
-            temp_dir=temp_dir,
-        )
-        tables.append(write_day(days_dir, table, manifest))
-        manifests.append(manifest)
+    try:
+        for number, path in enumerate(files, 1):
+            bar.set_description(f"dsa-tdb dump {number}/{len(files)}")
+            manifest_path = days_dir / f"{path.name}.json"
+            table_path = days_dir / f"{path.name}.parquet"
+            if manifest_path.exists() and table_path.exists() and not force:
+                done = json.loads(manifest_path.read_text(encoding="utf-8"))
+                if done.get("scope") == scope:
+                    manifests.append(done)
+                    tables.append(table_path)
+                    continue
+            table, manifest = process_dump_file(
+                path,
+                scope=scope,
+                accepted_terms=accepted,
+                memory_limit=memory_limit,
+                workers=workers,
+                transport=transport,
+                temp_dir=temp_dir,
+                on_part=lambda stats: bar.update(stats.records),
+            )
+            tables.append(write_day(days_dir, table, manifest))
+            manifests.append(manifest)
+    finally:
+        bar.close()
     aggregates = aggregate_days(tables)
     return finish_outputs(
         out, aggregates, manifests, scope=scope, engine="duckdb", synthetic=synthetic

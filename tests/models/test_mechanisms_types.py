@@ -27,21 +27,24 @@ def _solutions():
 
 
 def test_one_constant_hazard_cannot_give_the_conway_pattern() -> None:
-    # closed form: F(2) >= 0.30 forces F(90) >= 1 - 0.7**45
-    mu_min = -np.log(0.7) / 2
-    assert 1 - np.exp(-90 * mu_min) > 0.99999
-    result = constant_hazard_test(conway_points()[POINT_COLUMNS])
+    points = conway_points()
+    (t1, t2), (s1, s2) = points["horizon_days"], points["share"]
+    # closed form: F(t1) >= s1 forces F(t2) >= 1 - (1 - s1)**(t2 / t1), far above s2
+    mu_min = -np.log(1 - s1) / t1
+    assert 1 - np.exp(-t2 * mu_min) > 0.99999 > s2
+    result = constant_hazard_test(points[POINT_COLUMNS])
     assert result.p_value < 1e-10 and result.weibull_shape < 1  # a falling hazard
 
 
 def test_every_two_type_solution_reproduces_both_points() -> None:
     sol = _solutions()
     assert len(sol) >= 15
-    t = np.array([2.0, 90.0])
+    points = conway_points()
+    t = points["horizon_days"].to_numpy()
     for _, row in sol.iterrows():
         p, a, b = row["fast_share"], row["fast_hazard_per_day"], row["slow_hazard_per_day"]
         f = 1 - p * np.exp(-a * t) - (1 - p) * np.exp(-b * t)
-        np.testing.assert_allclose(f, [0.30, 455 / 722], atol=1e-9)
+        np.testing.assert_allclose(f, points["share"], atol=1e-9)
         assert a > b >= 0
     # what the points leave open: the share banned within a year
     assert sol["share_within_365_days"].max() - sol["share_within_365_days"].min() > 0.25
@@ -66,9 +69,10 @@ def test_mechanism_model_with_two_types_reproduces_conway_in_simulation() -> Non
     )
     sim = MechanismModel(30.0, types=types, initial_state="empty").simulate(130, seed=17)
     life = sim.lifetimes()
-    life = life[life["entry_day"] < 40]  # every channel followed for 90 days
+    points = conway_points()
+    life = life[life["entry_day"] < 130 - points["horizon_days"].max()]  # followed to the end
     n = len(life)
-    for horizon, share in ((2.0, 0.30), (90.0, 455 / 722)):
+    for horizon, share in zip(points["horizon_days"], points["share"], strict=True):
         observed = np.mean(life["banned"] & (life["duration_days"] <= horizon))
         assert abs(observed - share) < 4 * np.sqrt(share * (1 - share) / n)
 

@@ -1,10 +1,12 @@
 """Two kinds of channel: a fast-banned and a slow-banned type (a two-point frailty).
 
-Conway et al. (2017, *Disrupting Daesh*) report that more than 30 % of pro-IS Twitter accounts
-were suspended within two days, yet only 63 % within three months.  One constant hazard
-cannot do both: ``F(2) >= 0.30`` forces ``mu >= -ln(0.7) / 2 = 0.178`` per day and then
-``F(90) >= 1 - 0.7**45 > 0.99999``.  A mixture of two exponential types can:
-``S(t) = p e^{-a t} + (1 - p) e^{-b t}`` (``a > b``, share ``p`` fast).
+Conway et al. (2017, *Disrupting Daesh*) report a large share of pro-IS Twitter accounts
+suspended in their first two days, yet well under all of them within three months
+(figures ``ST03-is-within-2d``, ``ST03-is-suspended`` and ``ST03-is-sample-derived`` of the
+dataset; :func:`conway_points` reads them, this module holds no published number).  One
+constant hazard cannot do both: ``F(t1) >= s1`` forces ``mu >= -ln(1 - s1) / t1`` and then
+``F(t2) >= 1 - (1 - s1)**(t2 / t1)``, almost 1 for these points.  A mixture of two exponential
+types can: ``S(t) = p e^{-a t} + (1 - p) e^{-b t}`` (``a > b``, share ``p`` fast).
 
 Two published shares identify two numbers, the mixture has three: the points pin down a
 *curve* of exact solutions (:func:`two_type_solutions`), from the cure model (``b = 0``,
@@ -16,8 +18,10 @@ coverage is tested in simulation).
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,9 +30,24 @@ from scipy import optimize, special, stats
 from analysis.errors import ModelError, NoEventsError, UnidentifiedWarning
 from analysis.models.mechanisms._numdiff import hessian
 
-__all__ = ["CONWAY_SOURCE", "TypeMixture", "conway_points", "two_type_solutions"]
+__all__ = [
+    "CONWAY_FIGURE_IDS",
+    "TypeMixture",
+    "conway_points",
+    "conway_source",
+    "two_type_solutions",
+]
 
 UNIDENTIFIED_CI_RATIO = 100.0
+
+CONWAY_FIGURE_IDS = {
+    "within_2_days": "ST03-is-within-2d",
+    "suspended": "ST03-is-suspended",
+    "monitored": "ST03-is-sample-derived",
+}
+"""Figure ids (``analysis.load.figure``) of Conway et al.'s points: the share suspended within
+two days, the count suspended within the three-month window, and the number of accounts
+monitored (derived by the ETL from the count and its published percentage)."""
 
 
 @dataclass(frozen=True)
@@ -38,48 +57,98 @@ class PublishedSource:
     note: str
 
 
-CONWAY_SOURCE = PublishedSource(
-    url=(
-        "https://www.homelandsecuritynewswire.com/dr20170823-islamic-state-s-twitter-network-"
-        "is-decimated-but-other-extremists-face-much-less-disruption?page=0,1"
-    ),
-    quotes=(
-        "more than 30% of pro-IS accounts were suspended within two days of their creation",
-        "In total, 455, or 63 percent, of the pro-IS accounts in our dataset were suspended "
-        "in just three months.",
-    ),
-    note=(
-        "Conway et al., Disrupting Daesh (VOX-Pol 2017), as summarised by the authors; n = 722 "
-        "is derived from 455 = 63 %; 'more than 30 %' is used as 0.30 (a lower bound); 'three "
-        "months' as 90 days (the observation window, not every account's follow-up)."
-    ),
-)
+def _conway_figures(processed: str | Path | None) -> dict[str, pd.Series]:
+    from analysis import load
+
+    folder = None if processed is None else Path(processed)
+    figs = {key: load.figure(fid, processed=folder) for key, fid in CONWAY_FIGURE_IDS.items()}
+    checks = (
+        ("within_2_days", "unit", "percent"),
+        ("suspended", "unit", "count"),
+        ("monitored", "unit", "count"),
+    )
+    for key, field, expected in checks:
+        if figs[key][field] != expected:
+            raise ModelError(
+                f"{CONWAY_FIGURE_IDS[key]}: {field} {figs[key][field]!r}, expected {expected!r}"
+            )
+    for key in ("within_2_days", "suspended"):
+        if not math.isfinite(figs[key]["horizon_days"]):
+            raise ModelError(f"{CONWAY_FIGURE_IDS[key]}: no horizon in days")
+    return figs
 
 
-def conway_points(denominator: str = "all") -> pd.DataFrame:
-    """Conway et al.'s two published points as a grouped-survival table.
+def conway_points(denominator: str = "all", *, processed: str | Path | None = None) -> pd.DataFrame:
+    """Conway et al.'s two published points as a grouped-survival table, read from the dataset.
 
     Columns ``horizon_days``, ``share``, ``n``, ``cohort``, ``denominator`` (the input of
     :func:`analysis.models.published_points.fit_published_points`) plus ``qualifier``,
-    ``url`` and ``quote``.  ``denominator="events"`` reads the 30 % as a share of the
-    *suspended* accounts (then 0.30 * 0.63 of all within two days), the alternative reading.
+    ``url``, ``quote``, ``figure_id`` (the figure the row's share comes from) and
+    ``figure_ids`` (every figure the row uses, ``;``-separated).  Rows:
+
+    * the share within two days (``ST03-is-within-2d``; published as a lower bound, used as
+      its value);
+    * the share within the three-month window = accounts suspended (``ST03-is-suspended``) /
+      accounts monitored (``ST03-is-sample-derived``, rounded to a whole account; it is itself
+      derived from the count and its printed percentage).  The horizon is the dataset's
+      ``horizon_days`` of the window (the observation window, not every account's follow-up).
+
+    ``n`` is the number monitored.  ``denominator="events"`` reads the two-day share as a share
+    of the *suspended* accounts (then ``share * suspended / n`` of all), the alternative
+    reading: the dataset marks that figure's denominator as unclear.  ``processed`` is the
+    dataset folder (default ``data/processed``): edit ``data/raw`` and rerun the ETL, and the
+    points move.
+
+    Raises
+    ------
+    ModelError
+        For an unknown ``denominator`` or figures without the expected unit or horizon.
     """
     if denominator not in ("all", "events"):
         raise ModelError(f"denominator must be 'all' or 'events', got {denominator!r}")
-    n = round(455 / 0.63)
-    share2 = 0.30 if denominator == "all" else 0.30 * 455 / n
+    figs = _conway_figures(processed)
+    early, suspended, monitored = figs["within_2_days"], figs["suspended"], figs["monitored"]
+    n = int(round(monitored["value"]))
+    share_late = suspended["value"] / n
+    share_early = early["value"] / 100.0
+    if denominator == "events":
+        share_early *= share_late
+    ids = CONWAY_FIGURE_IDS
     return pd.DataFrame(
         {
-            "horizon_days": [2.0, 90.0],
-            "share": [share2, 455 / n],
+            "horizon_days": [early["horizon_days"], suspended["horizon_days"]],
+            "share": [share_early, share_late],
             "n": [n, n],
-            "cohort": ["conway2017_pro_is", "conway2017_pro_is"],
+            "cohort": [early["cohort"], suspended["cohort"]],
             "denominator": ["all", "all"],
-            "qualifier": ["more_than", "exact"],
-            "url": [CONWAY_SOURCE.url, CONWAY_SOURCE.url],
-            "quote": list(CONWAY_SOURCE.quotes),
+            "qualifier": [early["qualifier"], suspended["qualifier"]],
+            "url": [early["url"], suspended["url"]],
+            "quote": [early["quote"], suspended["quote"]],
+            "figure_id": [ids["within_2_days"], ids["suspended"]],
+            "figure_ids": [
+                ";".join([ids["within_2_days"], ids["monitored"]])
+                + (f";{ids['suspended']}" if denominator == "events" else ""),
+                ";".join([ids["suspended"], ids["monitored"]]),
+            ],
         }
     )
+
+
+def conway_source(processed: str | Path | None = None) -> PublishedSource:
+    """URL(s) and quotes of Conway et al.'s points, from the dataset (see :func:`conway_points`)."""
+    points = conway_points(processed=processed)
+    urls = list(dict.fromkeys(points["url"]))
+    return PublishedSource(
+        url=urls[0] if len(urls) == 1 else " ".join(urls),
+        quotes=tuple(points["quote"]),
+        note="figures " + ", ".join(CONWAY_FIGURE_IDS.values()) + " of the dataset",
+    )
+
+
+def __getattr__(name: str) -> object:
+    if name == "CONWAY_SOURCE":  # earlier versions held a copy; now read from the dataset
+        return conway_source()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def mixture_cdf(t: np.ndarray, fast_share: float, fast_hazard: float, slow_hazard: float):

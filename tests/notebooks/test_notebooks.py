@@ -134,6 +134,25 @@ def test_notebook_writes_figures_numbers_and_html(
     html = (tmp_path / "html" / f"{notebook}.html").read_text(encoding="utf-8")
     _check_report(html, path, tmp_path)
     assert not has_outputs(path), "executing must not write outputs into notebooks/"
+    if notebook == "05_cat_and_mouse":
+        _check_recovery_reporting(numbers["numbers"], html, tmp_path / "figures" / notebook)
+
+
+def _check_recovery_reporting(numbers: dict, html: str, figures: Path) -> None:
+    """Notebook 05's recovery curve: the half-life is the one recovery time quoted with an
+    interval (the coverage-tested one, tests/models/test_recovery.py); a latent AR coefficient
+    at its cap is said in the report and on the figure, not silenced."""
+    value = {k: v["value"] for k, v in numbers.items() if k.startswith("recovery_")}
+    assert value["recovery_half_life_days_ci_lower"] < value["recovery_half_life_days"]
+    assert value["recovery_half_life_days"] < value["recovery_half_life_days_ci_upper"]
+    intervals = sorted(k for k in value if "_ci_" in k)
+    assert intervals == ["recovery_half_life_days_ci_lower", "recovery_half_life_days_ci_upper"]
+    texts = " ".join(_svg_texts(figures / "recovery_two_ways_synthetic.svg"))
+    said = "interval may be too narrow"
+    assert value["recovery_ar_at_cap"] == (said in texts) == (said in html)
+    if value["recovery_ar_at_cap"]:  # a stock of active channels: the cap is reached
+        assert value["recovery_ar_coefficient"] >= 0.95 - 1e-6
+        assert "UnidentifiedWarning" in html
 
 
 def test_rebuild_is_byte_identical(processed: Path, tmp_path: Path) -> None:
@@ -161,13 +180,19 @@ def test_every_notebook_names_the_project_kernel() -> None:
 def test_outputs_are_detected_and_stripped(tmp_path: Path) -> None:
     nb = {
         "cells": [
-            {"cell_type": "code", "execution_count": 3, "id": "a", "metadata": {},
-             "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}],
-             "source": "print(1)"},
+            {
+                "cell_type": "code",
+                "execution_count": 3,
+                "id": "a",
+                "metadata": {},
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}],
+                "source": "print(1)",
+            },
             {"cell_type": "markdown", "id": "b", "metadata": {}, "source": "text"},
         ],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     path = tmp_path / "99_example.ipynb"
     path.write_text(json.dumps(nb))
@@ -196,14 +221,20 @@ def test_interactive_runs_write_to_scratch_not_reports(monkeypatch: pytest.Monke
 def test_numbers_file_is_sorted_rounded_and_stable(tmp_path: Path) -> None:
     import numpy as np
 
-    mapping = {"b": np.float64(1 / 3), "a": pd.Timestamp("2019-11-23"), "c": np.int64(7),
-               "d": float("nan"), "e": [np.float32(2.5)]}
+    mapping = {
+        "b": np.float64(1 / 3),
+        "a": pd.Timestamp("2019-11-23"),
+        "c": np.int64(7),
+        "d": float("nan"),
+        "e": [np.float32(2.5)],
+    }
     from analysis.reports import SYNTHETIC
 
     extra = {"units": dict.fromkeys(mapping, "test unit"), "sources": {"": SYNTHETIC}}
     one = write_numbers("x", mapping, tmp_path / "one", **extra).read_bytes()
-    two = write_numbers("x", dict(reversed(list(mapping.items()))), tmp_path / "two",
-                        **extra).read_bytes()
+    two = write_numbers(
+        "x", dict(reversed(list(mapping.items()))), tmp_path / "two", **extra
+    ).read_bytes()
     assert one == two
     values = {k: v["value"] for k, v in json.loads(one)["numbers"].items()}
     assert values == {"a": "2019-11-23", "b": 0.333333, "c": 7, "d": None, "e": [2.5]}
@@ -212,19 +243,49 @@ def test_numbers_file_is_sorted_rounded_and_stable(tmp_path: Path) -> None:
 def test_survival_notebook_runs_on_a_researchers_own_table(processed: Path, tmp_path: Path) -> None:
     from analysis.models.catmouse import CatMouseModel
 
-    model = CatMouseModel(creation_rate_per_day=5.0, ban_hazard_per_day=0.2,
-                          recreation_probability=0.5, recreation_delay_mean_days=1.0)
+    model = CatMouseModel(
+        creation_rate_per_day=5.0,
+        ban_hazard_per_day=0.2,
+        recreation_probability=0.5,
+        recreation_delay_mean_days=1.0,
+    )
     events = model.simulate(days=60, seed=7).channel_events
     table = tmp_path / "own_channels.parquet"
     events.drop(columns=["generation", "organic"]).to_parquet(table, index=False)
     (path,) = notebook_paths(["04_survival_reappearance"])
-    run_notebook(path, fast=True, output_root=tmp_path / "reports", processed_dir=processed,
-                 html=False, extra_parameters={"channel_table_path": str(table)})
+    run_notebook(
+        path,
+        fast=True,
+        output_root=tmp_path / "reports",
+        processed_dir=processed,
+        html=False,
+        extra_parameters={"channel_table_path": str(table)},
+    )
     for name in ("channel_lifetimes_own", "reappearance_own"):
         assert (tmp_path / "reports" / "figures" / path.stem / f"{name}.png").is_file()
     record = json.loads((tmp_path / "reports" / "numbers" / f"{path.stem}.json").read_text())
     assert record["numbers"]["own_n_channels"]["value"] == len(events)
     assert record["numbers"]["own_n_channels"]["source"] == "own_data"
+    # the table is simulated (flagged synthetic in its Parquet metadata): so is every figure
+    assert record["numbers"]["own_table_synthetic"]["value"] is True
+    _assert_every_figure_labelled_synthetic(tmp_path / "reports" / "figures" / path.stem, 4)
+
+
+def _svg_texts(svg: Path) -> list[str]:
+    """The texts of a saved figure (matplotlib writes each text drawn as paths after an
+    XML comment holding it)."""
+    return re.findall(r"<!-- (.*?) -->", svg.read_text(encoding="utf-8"), flags=re.S)
+
+
+def _assert_every_figure_labelled_synthetic(folder: Path, n_figures: int) -> None:
+    """Every figure in ``folder`` says synthetic twice: a badge and its title."""
+    svgs = sorted(folder.glob("*.svg"))
+    assert len(svgs) == n_figures, svgs
+    for svg in svgs:
+        texts = _svg_texts(svg)
+        assert "SYNTHETIC DATA" in texts, svg.name
+        titles = [t for t in texts if t.startswith(("Channel lifetimes", "Reappearance"))]
+        assert titles and all("synthetic" in t for t in titles), (svg.name, titles)
 
 
 def _message_log_table(n: int = 80, seed: int = 3) -> pd.DataFrame:
@@ -259,11 +320,19 @@ def test_survival_notebook_runs_on_a_message_log_without_lineages(
     """Today the own-data cell counts only bans and crashes on tables without lineages."""
     table = tmp_path / "own_messages.csv"
     own = _message_log_table()
-    own.to_csv(table, index=False)  # read back under pandas 3 (text columns are `str`)
+    # read back under pandas 3 (text columns are `str`); synthetic, so labelled as such (the
+    # `synthetic` column that `takedowns ingest messages --keep-columns synthetic` carries over)
+    own.assign(synthetic=True).to_csv(table, index=False)
     (path,) = notebook_paths(["04_survival_reappearance"])
     reports = tmp_path / "reports"
-    run_notebook(path, fast=True, output_root=reports, processed_dir=processed, html=False,
-                 extra_parameters={"channel_table_path": str(table)})
+    run_notebook(
+        path,
+        fast=True,
+        output_root=reports,
+        processed_dir=processed,
+        html=False,
+        extra_parameters={"channel_table_path": str(table)},
+    )
     figures = reports / "figures" / path.stem
     assert (figures / "channel_lifetimes_own.png").is_file()
     assert not (figures / "reappearance_own.png").exists()
@@ -273,6 +342,8 @@ def test_survival_notebook_runs_on_a_message_log_without_lineages(
     # went_dark counts by default; endings after the horizon do not (none here by design)
     kept = own["created_at"] < own["detection_horizon"]
     assert numbers["own_km_events"] == int(own.loc[kept, "ended_at"].notna().sum()) > 0
+    assert numbers["own_table_synthetic"] is True
+    _assert_every_figure_labelled_synthetic(figures, 3)  # two synthetic-section figures + 1
 
 
 def test_survival_notebook_exposes_event_reasons_and_window() -> None:
@@ -298,20 +369,37 @@ def _series_rows() -> pd.DataFrame:
         ("long", "range", "2015-01-01", "2018-12-31", 700.0, "terrorist_any", False),
         ("other", "half_year", "2017-01-01", "2017-06-30", 5000.0, "all_violations", False),
     ]
-    frame = pd.DataFrame(rows, columns=["figure_id", "period_kind", "period_start", "period_end",
-                                        "per_day", "target", "is_partial_period"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "figure_id",
+            "period_kind",
+            "period_start",
+            "period_end",
+            "per_day",
+            "target",
+            "is_partial_period",
+        ],
+    )
     frame["period_start"] = pd.to_datetime(frame["period_start"])
     frame["period_end"] = pd.to_datetime(frame["period_end"])
-    return frame.assign(platform="twitter", metric="accounts_suspended", subset=pd.NA,
-                        qualifier="exact")
+    return frame.assign(
+        platform="twitter", metric="accounts_suspended", subset=pd.NA, qualifier="exact"
+    )
 
 
 def test_per_day_periods_keeps_the_right_rows() -> None:
     from analysis import summaries
 
     series = _series_rows()
-    kept = summaries.per_day_periods(series, "twitter", "accounts_suspended", ["terrorist_any"],
-                                     period_kinds=("half_year", "range"), max_days=400)
+    kept = summaries.per_day_periods(
+        series,
+        "twitter",
+        "accounts_suspended",
+        ["terrorist_any"],
+        period_kinds=("half_year", "range"),
+        max_days=400,
+    )
     # 10-day to-date count too short, 4-year range too long, other target filtered out
     assert list(kept["figure_id"]) == ["h1", "h2", "t40"]
     extremes = summaries.rate_extremes(kept, "tw")
@@ -334,21 +422,26 @@ def test_ratio_to_range_and_period_kind_counts() -> None:
 def test_daily_counts_prefer_complete_then_list_alternatives() -> None:
     from analysis import summaries
 
-    figures = pd.DataFrame({
-        "figure_id": ["B", "A", "C", "Y"],
-        "platform": "telegram",
-        "metric": "accounts_and_bots_banned",
-        "target": "terrorist_any",
-        "period_kind": ["day", "day", "day", "year"],
-        "period_start": pd.to_datetime(["2019-11-22", "2019-11-22", "2019-11-23", "2019-01-01"]),
-        "is_partial_period": [False, True, False, True],
-        "value": [2096.0, 2076.0, 2959.0, 250.0],
-        "value_low": [None, None, None, 200.0],
-        "qualifier": ["exact", "exact", "exact", "range"],
-        "rate_per": [None, None, None, None],
-    })
+    figures = pd.DataFrame(
+        {
+            "figure_id": ["B", "A", "C", "Y"],
+            "platform": "telegram",
+            "metric": "accounts_and_bots_banned",
+            "target": "terrorist_any",
+            "period_kind": ["day", "day", "day", "year"],
+            "period_start": pd.to_datetime(
+                ["2019-11-22", "2019-11-22", "2019-11-23", "2019-01-01"]
+            ),
+            "is_partial_period": [False, True, False, True],
+            "value": [2096.0, 2076.0, 2959.0, 250.0],
+            "value_low": [None, None, None, 200.0],
+            "qualifier": ["exact", "exact", "exact", "range"],
+            "rate_per": [None, None, None, None],
+        }
+    )
     days, baseline = summaries.daily_counts_around(
-        figures, "telegram", "accounts_and_bots_banned", "2019-11-01", "2019-11-30")
+        figures, "telegram", "accounts_and_bots_banned", "2019-11-01", "2019-11-30"
+    )
     assert list(days["figure_id"]) == ["B", "C"]  # the complete count beats the partial one
     assert days.loc[0, "other_values"] == [2076.0] and days.loc[0, "n_alternatives"] == 1
     assert list(baseline["figure_id"]) == ["Y"]
@@ -357,14 +450,16 @@ def test_daily_counts_prefer_complete_then_list_alternatives() -> None:
 def test_action_days_table_uses_stated_countries_else_listed() -> None:
     from analysis import summaries
 
-    action_days = pd.DataFrame({
-        "action_id": ["b", "a", "undated"],
-        "start_date": pd.to_datetime(["2020-07-02", "2019-11-21", None]),
-        "end_date": pd.to_datetime(["2020-07-02", "2019-11-24", None]),
-        "countries_listed": [0, 2, 0],
-        "countries_stated": pd.array([17, pd.NA, pd.NA], dtype="Int64"),
-        "platforms_stated": pd.array([180, 9, pd.NA], dtype="Int64"),
-    })
+    action_days = pd.DataFrame(
+        {
+            "action_id": ["b", "a", "undated"],
+            "start_date": pd.to_datetime(["2020-07-02", "2019-11-21", None]),
+            "end_date": pd.to_datetime(["2020-07-02", "2019-11-24", None]),
+            "countries_listed": [0, 2, 0],
+            "countries_stated": pd.array([17, pd.NA, pd.NA], dtype="Int64"),
+            "platforms_stated": pd.array([180, 9, pd.NA], dtype="Int64"),
+        }
+    )
     table = summaries.action_days_table(action_days)
     assert list(table["action_id"]) == ["a", "b"]
     assert table["countries"].tolist() == [2.0, 17.0]

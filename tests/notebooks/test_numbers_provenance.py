@@ -56,8 +56,11 @@ def test_every_number_carries_unit_source_version_and_raw_hash(action_days_repor
 
     record = json.loads((action_days_reports / "numbers" / "03_action_days.json").read_text())
     version, raw_hash = _pyproject_version(), raw_tree_sha256(paths.raw_dir())
-    assert record["dataset"] == {"name": "takedown-dynamics", "version": version,
-                                 "raw_sha256": raw_hash}
+    assert record["dataset"] == {
+        "name": "takedown-dynamics",
+        "version": version,
+        "raw_sha256": raw_hash,
+    }
     numbers = record["numbers"]
     assert len(numbers) > 10
     for key, entry in numbers.items():
@@ -113,7 +116,11 @@ def test_numbers_need_units_and_sources_and_are_stable(tmp_path: Path) -> None:
     entry = json.loads(one)["numbers"]["b_share"]
     assert entry["value"] == 0.333333 and entry["figure_ids"] == ["TG23", "TG41"]
     assert [infer_unit(k, v) for k, v in mapping.items()] == [
-        "count", "proportion (0-1)", "date (ISO 8601)", "boolean"]
+        "count",
+        "proportion (0-1)",
+        "date (ISO 8601)",
+        "boolean",
+    ]
 
 
 def test_html_report_is_byte_identical_on_rebuild(action_days_reports: Path) -> None:
@@ -122,6 +129,7 @@ def test_html_report_is_byte_identical_on_rebuild(action_days_reports: Path) -> 
     numbers = action_days_reports / "numbers" / "03_action_days.json"
     before = html.read_bytes(), numbers.read_bytes()
     (path,) = notebook_paths(["03_action_days"])
-    run_notebook(path, fast=True, output_root=action_days_reports,
-                 processed_dir=paths.processed_dir())
+    run_notebook(
+        path, fast=True, output_root=action_days_reports, processed_dir=paths.processed_dir()
+    )
     assert (html.read_bytes(), numbers.read_bytes()) == before

@@ -49,20 +49,34 @@ def synthetic_title(text: str, data: Any) -> str:
     return text
 
 
-def mark_synthetic(ax: Axes, data: Any, text: str = "SYNTHETIC DATA") -> bool:
-    """Draw a badge in the upper-right corner of ``ax`` when ``data`` is synthetic.
+_CORNERS = {
+    "upper right": (0.99, 0.98, "right", "top"),
+    "upper left": (0.01, 0.98, "left", "top"),
+    "lower right": (0.99, 0.02, "right", "bottom"),
+    "lower left": (0.01, 0.02, "left", "bottom"),
+}
+
+
+def mark_synthetic(
+    ax: Axes, data: Any, text: str = "SYNTHETIC DATA", loc: str = "upper right"
+) -> bool:
+    """Draw a badge in a corner of ``ax`` (``loc``, default upper right) when ``data`` is
+    synthetic.
 
     Returns True if the badge was drawn.
     """
+    if loc not in _CORNERS:
+        raise ValueError(f"loc must be one of {sorted(_CORNERS)}, got {loc!r}")
     if not is_synthetic(data):
         return False
+    x, y, ha, va = _CORNERS[loc]
     ax.text(
-        0.99,
-        0.98,
+        x,
+        y,
         text,
         transform=ax.transAxes,
-        ha="right",
-        va="top",
+        ha=ha,
+        va=va,
         fontsize=6,
         fontweight="bold",
         color="#D55E00",

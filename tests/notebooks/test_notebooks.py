@@ -3,7 +3,8 @@
 * every notebook found in ``notebooks/`` (new ones included, without a list to update) writes
   figures (PNG, PDF, SVG), its numbers file and a reader-grade HTML report: code hidden, the
   notebook's heading as page title, the dataset version and build date, no absolute path;
-* notebooks 01 and 02 run with strict legends: a legend entry without a visible mark fails;
+* notebooks 01, 02, 04, 05 and 08 run with strict legends: a legend entry without a visible
+  mark fails (04 and 05 label error bars; so do their own-data runs);
 * a second run of one notebook gives byte-identical figures, numbers and HTML (the cheapest
   data notebook, to keep the suite fast; ``make figures`` twice checks all of them);
 * no notebook in ``notebooks/`` is committed with outputs, and each names the project kernel.
@@ -58,7 +59,13 @@ EXPECTED_FIGURES = {
 }
 """Figures the notebooks must write at least (other notebooks: at least one figure)."""
 
-STRICT_LEGENDS = {"01_dataset_tour", "02_enforcement_over_time", "08_dsa_transparency_database"}
+STRICT_LEGENDS = {
+    "01_dataset_tour",
+    "02_enforcement_over_time",
+    "04_survival_reappearance",
+    "05_cat_and_mouse",
+    "08_dsa_transparency_database",
+}
 """Notebooks run with ``TAKEDOWNS_STRICT_LEGENDS=1`` (every legend entry must be visible)."""
 
 ALL_NOTEBOOKS = [p.stem for p in notebook_paths()]
@@ -240,7 +247,10 @@ def test_numbers_file_is_sorted_rounded_and_stable(tmp_path: Path) -> None:
     assert values == {"a": "2019-11-23", "b": 0.333333, "c": 7, "d": None, "e": [2.5]}
 
 
-def test_survival_notebook_runs_on_a_researchers_own_table(processed: Path, tmp_path: Path) -> None:
+def test_survival_notebook_runs_on_a_researchers_own_table(
+    processed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAKEDOWNS_STRICT_LEGENDS", "1")  # the kernel inherits it
     from analysis.models.catmouse import CatMouseModel
 
     model = CatMouseModel(
@@ -315,9 +325,10 @@ def _message_log_table(n: int = 80, seed: int = 3) -> pd.DataFrame:
 
 
 def test_survival_notebook_runs_on_a_message_log_without_lineages(
-    processed: Path, tmp_path: Path
+    processed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Today the own-data cell counts only bans and crashes on tables without lineages."""
+    monkeypatch.setenv("TAKEDOWNS_STRICT_LEGENDS", "1")  # the kernel inherits it
     table = tmp_path / "own_messages.csv"
     own = _message_log_table()
     # read back under pandas 3 (text columns are `str`); synthetic, so labelled as such (the

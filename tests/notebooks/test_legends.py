@@ -132,6 +132,11 @@ def test_synthetic_label_follows_the_data() -> None:
     fig, ax = new_figure()
     assert mark_synthetic(ax, simulated) and not mark_synthetic(ax, real)
     assert [t.get_text() for t in ax.texts] == ["SYNTHETIC DATA"]
+    assert mark_synthetic(ax, simulated, loc="lower left")  # out of a legend's way
+    badge = ax.texts[-1]
+    assert badge.get_position() == (0.01, 0.02) and badge.get_ha() == "left"
+    with pytest.raises(ValueError, match="loc"):
+        mark_synthetic(ax, simulated, loc="centre")
     _close(fig)
 
 

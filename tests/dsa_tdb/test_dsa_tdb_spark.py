@@ -102,3 +102,45 @@ def test_spark_refuses_a_bad_date_naming_the_file(tmp_path, spark, monkeypatch):
     with pytest.raises(DsaTdbError, match="bad date") as error:
         spark_engine.spark_aggregate([path], session=spark)
     assert "2025-06-31" in str(error.value)
+
+
+def test_spark_reads_parquet_chunks_in_place_like_duckdb(dumps, spark, tmp_path):
+    """Typed Parquet (lists, timestamps, as dsa-tdb writes it) gives DuckDB's tables."""
+    from analysis.ingest.dsa_tdb.generate import write_parquet_chunks
+    from analysis.ingest.dsa_tdb.run import aggregate_days
+    from analysis.ingest.dsa_tdb.spark_engine import spark_aggregate
+
+    chunks = write_parquet_chunks(dumps, tmp_path / "parquet")
+    ingest_dsa_tdb(dumps.files, tmp_path / "duck", progress=False)
+    duck = aggregate_days(sorted((tmp_path / "duck" / "days").glob("*.parquet")))
+    sparked, manifests = spark_aggregate(chunks, session=spark)
+    for name in ("daily", "delay", "filing"):
+        pd.testing.assert_frame_equal(duck[name], sparked[name])
+    assert sum(m["records"] for m in manifests) == len(dumps.statements)
+    assert all(m["malformed"] == 0 for m in manifests)
+
+
+def test_spark_holds_one_dump_of_extracted_parts_at_a_time(dumps, spark, tmp_path, monkeypatch):
+    from analysis.ingest.dsa_tdb import spark_engine
+    from analysis.ingest.dsa_tdb.run import find_dump_files
+
+    seen = []
+    original = spark_engine._spark_inputs
+
+    from contextlib import contextmanager
+
+    @contextmanager
+    def watched(path, scratch):
+        with original(path, scratch) as parts:
+            root = scratch.parent
+            seen.append(sorted(p.name for p in root.glob("parts-*/*.csv")))
+            yield parts
+
+    monkeypatch.setattr(spark_engine, "_spark_inputs", watched)
+    spark_engine.spark_aggregate(
+        find_dump_files(dumps.files), session=spark, scratch_dir=tmp_path / "scratch"
+    )
+    assert len(seen) == len(dumps.files) == 2
+    for extracted, dump in zip(seen, find_dump_files(dumps.files), strict=True):
+        assert extracted and all(name.startswith(dump.stem) for name in extracted)
+    assert not list((tmp_path / "scratch").iterdir())  # everything removed at the end

@@ -269,7 +269,11 @@ def ingest_dsa_tdb(
         from analysis.ingest.dsa_tdb.spark_engine import spark_aggregate
 
         aggregates, manifests = spark_aggregate(
-            files, scope=scope, accepted_terms=accepted, master=spark_master
+            files,
+            scope=scope,
+            accepted_terms=accepted,
+            master=spark_master,
+            scratch_dir=temp_dir,
         )
         return finish_outputs(
             out, aggregates, manifests, scope=scope, engine="spark", synthetic=synthetic

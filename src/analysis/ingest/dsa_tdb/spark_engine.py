@@ -2,10 +2,17 @@
 
 Use it for the full history (billions of statements) on a cluster, or in Spark's local mode
 to check it against the DuckDB engine (the tests do: both engines must give identical
-aggregates). Spark cannot read inside zip archives, so published day archives are first
-streamed into CSV parts in a scratch folder (one part at a time, deleted afterwards); on a
-cluster, point it at CSV parts or dump-text Parquet on shared storage instead
-(``dsa-tdb``'s chunking writes both).
+aggregates). Dumps are processed one at a time:
+
+- CSV parts (``.csv``) and dump-text Parquet (``.parquet``, as ``dsa-tdb``'s chunking writes
+  it: lists and timestamps are turned into the dump's text) are read where they are, so on
+  a cluster point the engine at them on shared storage;
+- Spark cannot read inside zip archives: the CSV parts of a published day archive are
+  streamed into a scratch folder (``scratch_dir``; on a cluster it must be on storage every
+  executor sees), read, and deleted before the next dump, so disk use is one day's parts.
+
+The selected statements of each dump (a few thousand) are written to Parquet in the scratch
+folder; the aggregation then runs once over all of them.
 
 Record accounting follows the DuckDB engine: a record whose field count differs from the
 header's is malformed (Spark's CSV reader pads short records and drops extra fields, so the
@@ -19,15 +26,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
 from analysis.ingest.dsa_tdb import checks
 from analysis.ingest.dsa_tdb.duckdb_engine import dump_day
-from analysis.ingest.dsa_tdb.layout import era_for
+from analysis.ingest.dsa_tdb.layout import KNOWN_COLUMNS, REQUIRED_COLUMNS, era_for
 from analysis.ingest.dsa_tdb.query import (
     SPARK,
     Scope,
@@ -44,6 +53,7 @@ from analysis.ingest.dsa_tdb.reader import (
     read_header,
     sha1_check,
 )
+from analysis.ingest.scratch import make_scratch, remove_scratch
 
 _EXTRA = "_extra_fields"
 
@@ -65,14 +75,23 @@ def spark_session(master: str = "local[2]"):
     return session
 
 
-def _extract(files: list[Path], scratch: Path) -> dict[Path, list[tuple[str, Path, tuple]]]:
-    """Stream each CSV part of each dump into ``scratch``; return them per dump."""
-    out: dict[Path, list[tuple[str, Path, tuple]]] = {}
-    for path in files:
-        if path.suffix == ".zip":
-            sha1_check(path)  # a damaged download stops here, as in the DuckDB engine
+@contextmanager
+def _spark_inputs(path: Path, scratch: Path) -> Iterator[list[tuple[str, str, tuple]]]:
+    """(part name, location Spark reads, header) of each CSV part of one dump file.
+
+    A ``.csv`` part is read in place; the parts of a zip archive are streamed into
+    ``scratch`` and deleted when the dump is done.
+    """
+    if path.suffix == ".csv":
         with csv_parts(path) as parts:
-            extracted = []
+            yield [(parts[0].name, str(path), read_header(parts[0]))]
+        return
+    if path.suffix == ".zip":
+        sha1_check(path)  # a damaged download stops here, as in the DuckDB engine
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        extracted = []
+        with csv_parts(path) as parts:
             for i, part in enumerate(parts):
                 header = read_header(part)
                 target = scratch / f"{path.stem}-{i:05d}.csv"
@@ -84,13 +103,138 @@ def _extract(files: list[Path], scratch: Path) -> dict[Path, list[tuple[str, Pat
                         f"damaged or truncated archive member ({error}); download it again",
                         file=part.name,
                     ) from None
-                extracted.append((part.name, target, header))
-        out[path] = extracted
-    return out
+                extracted.append((part.name, str(target), header))
+        yield extracted
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _rows_to_frame(rows, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+
+
+def _parquet_as_text(spark, path: Path, F):
+    """A dump-text Parquet file with the dump's text in every needed column."""
+    from pyspark.sql.types import ArrayType, DateType, TimestampType
+
+    frame = spark.read.parquet(str(path))
+    names = frame.columns
+    unknown = [c for c in names if c not in KNOWN_COLUMNS]
+    if unknown:
+        raise DsaTdbError("unknown column", file=path, column=unknown[0])
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise DsaTdbError("required column missing", file=path, column=missing[0])
+    columns = []
+    for field in frame.schema.fields:
+        if field.name not in READ_COLUMNS:
+            continue
+        column = F.col(field.name)
+        if isinstance(field.dataType, ArrayType):
+            column = F.to_json(column)
+        elif isinstance(field.dataType, (TimestampType, DateType)):
+            column = F.date_format(column, "yyyy-MM-dd HH:mm:ss")
+        else:
+            column = column.cast("string")
+        columns.append(column.alias(field.name))
+    return frame.select(*columns, F.input_file_name().alias("_file"))
+
+
+def _dump_on_spark(spark, path: Path, scratch: Path, *, scope, accepted, F, T):
+    """Check and select one dump file; return its manifest and its selected frames."""
+    day = dump_day(path)
+    era = era_for(day)
+    part_stats: list[dict] = []
+    frames = []
+    unknown_keywords: set[str] = set()
+    if path.suffix == ".parquet":
+        valid = _parquet_as_text(spark, path, F)
+        records = valid.count()
+        part_stats.append(
+            {"name": path.name, "records": records, "malformed": 0, "malformed_records": []}
+            | {"valid": records}
+        )
+        groups = [(tuple(c for c in valid.columns if c != "_file"), valid)]
+    else:
+        groups = []
+    with _spark_inputs(path, scratch) if path.suffix != ".parquet" else nullcontext([]) as parts:
+        by_header: dict[tuple, list[tuple[str, str]]] = defaultdict(list)
+        for name, location, header in parts:
+            by_header[header].append((name, location))
+        for header, members in by_header.items():
+            schema = T.StructType(
+                [T.StructField(c, T.StringType(), True) for c in header]
+                + [T.StructField(_EXTRA, T.StringType(), True)]
+            )
+            frame = (
+                spark.read.option("header", "true")
+                .option("multiLine", "true")
+                .option("escape", '"')
+                .option("mode", "PERMISSIVE")
+                .schema(schema)
+                .csv([location for _, location in members])
+                .withColumn("_file", F.input_file_name())
+            )
+            malformed = F.col(_EXTRA).isNotNull() | F.col("created_at").isNull()
+            counts = (
+                frame.groupBy("_file")
+                .agg(
+                    F.count(F.lit(1)).alias("records"),
+                    F.sum(F.when(malformed, 1).otherwise(0)).alias("malformed"),
+                )
+                .collect()
+            )
+            by_file = {Path(unquote(urlparse(r["_file"]).path)).name: r for r in counts}
+            for name, location in members:
+                r = by_file.get(Path(location).name)
+                records = int(r["records"]) if r else 0
+                bad = int(r["malformed"]) if r else 0
+                part_stats.append(
+                    {
+                        "name": name,
+                        "records": records,
+                        "malformed": bad,
+                        "malformed_records": [],
+                        "valid": records - bad,
+                    }
+                )
+            valid = frame.where(~malformed).select(
+                *[c for c in READ_COLUMNS if c in header], "_file"
+            )
+            groups.append((header, valid))
+        n_selected = 0
+        for header, valid in groups:
+            unknown_keywords |= _check(valid, path, era, accepted, F, selection_predicate(scope))
+            view = "raw_dump"
+            valid.select(*[c for c in READ_COLUMNS if c in header]).createOrReplaceTempView(view)
+            selected = spark.sql(
+                selection_sql(
+                    SPARK,
+                    scope=scope,
+                    has_territorial_scope="territorial_scope" in header,
+                    source=view,
+                )
+            )
+            # written before the dump's scratch parts are deleted (Spark reads lazily)
+            target = scratch.parent / "selected" / f"{path.name}-{len(frames)}"
+            selected.write.mode("overwrite").parquet(str(target))
+            written = spark.read.parquet(str(target))
+            n_selected += written.count()
+            frames.append(str(target))
+    part_stats.sort(key=lambda p: p["name"])
+    manifest = {
+        "dump": path.name,
+        "dump_day": day.isoformat(),
+        "vocabulary_era": era.name,
+        "scope": scope,
+        "sha1": None,
+        "records": sum(p["records"] for p in part_stats),
+        "malformed": sum(p["malformed"] for p in part_stats),
+        "selected": n_selected,
+        "unknown_keywords": sorted(unknown_keywords),
+        "parts": part_stats,
+    }
+    return manifest, frames
 
 
 def spark_aggregate(
@@ -100,102 +244,36 @@ def spark_aggregate(
     accepted_terms: frozenset[str] = frozenset(),
     master: str = "local[2]",
     session=None,
+    scratch_dir: str | Path | None = None,
 ) -> tuple[dict[str, pd.DataFrame], list[dict]]:
-    """The three aggregates (``daily``, ``delay``, ``filing``) and per-dump manifests."""
+    """The three aggregates (``daily``, ``delay``, ``filing``) and per-dump manifests.
+
+    ``scratch_dir``: parent of the scratch folder (one dump's extracted parts, and the
+    selected statements); on a cluster, storage every executor can read.
+    """
     from pyspark.sql import functions as F
-    from pyspark.sql.types import StringType, StructField, StructType
+    from pyspark.sql import types as T
 
     from analysis.ingest.dsa_tdb.run import AGGREGATES, sort_aggregate
 
     spark = session or spark_session(master)
-    scratch = Path(tempfile.mkdtemp(prefix="takedowns-dsa-spark-"))
+    scratch = make_scratch(scratch_dir)  # private (0700), swept if a run was killed
     try:
-        extracted = _extract(files, scratch)
         manifests: list[dict] = []
-        frames = []
-        for path, parts in extracted.items():
-            day = dump_day(path)
-            era = era_for(day)
-            by_header: dict[tuple, list[tuple[str, Path]]] = defaultdict(list)
-            for name, target, header in parts:
-                by_header[header].append((name, target))
-            part_stats = []
-            n_selected = 0
-            unknown_keywords: set[str] = set()
-            for header, members in by_header.items():
-                schema = StructType(
-                    [StructField(c, StringType(), True) for c in header]
-                    + [StructField(_EXTRA, StringType(), True)]
-                )
-                frame = (
-                    spark.read.option("header", "true")
-                    .option("multiLine", "true")
-                    .option("escape", '"')
-                    .option("mode", "PERMISSIVE")
-                    .schema(schema)
-                    .csv([str(t) for _, t in members])
-                    .withColumn("_file", F.input_file_name())
-                )
-                malformed = F.col(_EXTRA).isNotNull() | F.col("created_at").isNull()
-                counts = (
-                    frame.groupBy("_file")
-                    .agg(
-                        F.count(F.lit(1)).alias("records"),
-                        F.sum(F.when(malformed, 1).otherwise(0)).alias("malformed"),
-                    )
-                    .collect()
-                )
-                by_file = {Path(r["_file"].replace("file://", "")).name: r for r in counts}
-                for name, target in members:
-                    r = by_file.get(target.name)
-                    records = int(r["records"]) if r else 0
-                    bad = int(r["malformed"]) if r else 0
-                    part_stats.append(
-                        {
-                            "name": name,
-                            "records": records,
-                            "malformed": bad,
-                            "malformed_records": [],
-                            "valid": records - bad,
-                        }
-                    )
-                valid = frame.where(~malformed).select(
-                    *[c for c in READ_COLUMNS if c in header], "_file"
-                )
-                unknown_keywords |= _check(
-                    valid, path, era, accepted_terms, F, selection_predicate(scope)
-                )
-                cols = [c for c in READ_COLUMNS if c in header]
-                view = f"raw_{len(frames)}"
-                valid.select(*cols).createOrReplaceTempView(view)
-                selected = spark.sql(
-                    selection_sql(
-                        SPARK,
-                        scope=scope,
-                        has_territorial_scope="territorial_scope" in header,
-                        source=view,
-                    )
-                ).cache()
-                n_selected += selected.count()
-                frames.append(selected)
-            part_stats.sort(key=lambda p: p["name"])
-            manifests.append(
-                {
-                    "dump": path.name,
-                    "dump_day": day.isoformat(),
-                    "vocabulary_era": era.name,
-                    "scope": scope,
-                    "sha1": None,
-                    "records": sum(p["records"] for p in part_stats),
-                    "malformed": sum(p["malformed"] for p in part_stats),
-                    "selected": n_selected,
-                    "unknown_keywords": sorted(unknown_keywords),
-                    "parts": part_stats,
-                }
+        selected: list[str] = []
+        for n, path in enumerate(files):
+            manifest, frames = _dump_on_spark(
+                spark,
+                Path(path),
+                scratch / f"parts-{n:06d}",
+                scope=scope,
+                accepted=accepted_terms,
+                F=F,
+                T=T,
             )
-        decisions = frames[0]
-        for extra in frames[1:]:
-            decisions = decisions.unionByName(extra)
+            manifests.append(manifest)
+            selected += frames
+        decisions = spark.read.parquet(*selected)
         decisions.createOrReplaceTempView("decisions")
         aggregates = {}
         for name in AGGREGATES:
@@ -205,7 +283,7 @@ def spark_aggregate(
             )
         return aggregates, manifests
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_scratch(scratch)
         if session is None and os.environ.get("TAKEDOWNS_KEEP_SPARK") != "1":
             spark.stop()
 

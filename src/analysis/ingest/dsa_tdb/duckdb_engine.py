@@ -1,18 +1,21 @@
 """One machine: stream each dump day through DuckDB into a small per-day table of decisions.
 
-For every dump file, :func:`process_dump_file` streams each CSV part out of the nested
-archives into a private scratch folder (one part per worker at a time, deleted as soon as it
-is read: the day is never unzipped as a whole), reads the columns it needs with DuckDB's
-parallel CSV reader (malformed records rejected and counted with their record numbers),
-checks vocabulary and dates (:mod:`.checks`), and runs the shared selection
-(:func:`.query.selection_sql`). Only the selected statements (a tiny share of a day:
-terrorist content is a few thousand of ~100 million statements) are kept, so memory stays
-bounded by one part's needed columns per worker whatever the size of the day.
+For every dump file, :func:`process_dump_file` inflates each CSV part out of the nested
+archives into a named pipe (or a scratch file: :mod:`.transport`) read by DuckDB's CSV
+reader as it is written (``workers`` parts at a time; the day is never unzipped), with
+malformed records rejected and counted with their record numbers. One grouped scan per part
+counts the statements, collects the distinct category terms (checked against the era's
+vocabulary, :mod:`.checks`) and keeps the selected statements (:func:`.query.
+selected_list_sql`, the columns of the shared :func:`.query.selection_sql`); their decision
+terms and dates are then checked in Python. Only the selected statements (a tiny share of a
+day: terrorist content is a few thousand of ~100 million statements) are kept, so memory
+stays bounded whatever the size of the day.
 
-Why not parse the zip stream directly: pyarrow's streaming CSV reader must parse serially
-when quoted fields may hold line breaks (they do), and measured 3x slower than DuckDB's
-reader on the same part (``benchmarks/bench_dsa_tdb.py``). The result is
-written atomically as ``<out>/days/<dump>.parquet`` with a manifest ``<dump>.json`` (records,
+Measured per million statements (one 404 MB part, ``benchmarks/bench_dsa_tdb.py`` and the
+numbers in :mod:`.transport`): inflate 0.2 CPU-s, the grouped scan 1.0, the pipe 0.1-0.2;
+pyarrow's streaming CSV reader must parse serially when quoted fields may hold line breaks
+(they do) and was 3x slower than DuckDB's reader on the same part. The result is written
+atomically as ``<out>/days/<dump>.parquet`` with a manifest ``<dump>.json`` (records,
 malformed records and their numbers per part, selected statements, unknown keywords, SHA-1),
 which is what makes the run resumable: a dump whose manifest exists is skipped.
 """

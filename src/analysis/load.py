@@ -36,8 +36,11 @@ def _read(name: str, processed: Path | None = None) -> pd.DataFrame:
         raise FileNotFoundError(
             f"{path} does not exist; run `make data` (or `takedowns etl`) to build the dataset"
         )
-    frame = pq.read_table(path).to_pandas()
-    dtypes = schema.pandas_dtypes(table)
+    arrow = pq.read_table(path)
+    # a build holding a researcher's input (data/raw/dsa_tdb) has that input's terms too
+    sources = schema.vocabulary_sources(arrow.schema.metadata)
+    frame = arrow.to_pandas()
+    dtypes = schema.pandas_dtypes(table, sources)
     for column, dtype in dtypes.items():
         if dtype == "datetime64[s]":
             frame[column] = pd.to_datetime(frame[column]).astype("datetime64[s]")
@@ -100,11 +103,34 @@ def series(
     metric: str | list[str] | None = None,
     *,
     period_kind: str | list[str] | None = None,
+    with_sources: bool = False,
     processed: Path | None = None,
 ) -> pd.DataFrame:
-    """One preferred figure per platform x target x metric x period (see ``analysis.etl.series``)."""
+    """One preferred figure per platform x target x metric x period (see ``analysis.etl.series``).
+
+    Parameters
+    ----------
+    platform, target, metric, period_kind
+        Keep only these terms (a term or a list of terms).
+    with_sources
+        Add, for the preferred figure, its ``family``, ``check_status`` (``computed`` for
+        counts computed by code from a DSA Transparency Database export), ``notes`` (for
+        those: scope, share_filed, partial, synthetic, manifest hash) and its document's
+        ``document_id``, ``title`` and ``url``.
+    processed
+        Folder to read from (default ``data/processed``).
+    """
     frame = _read("series", processed)
-    return _filter(frame, platform=platform, target=target, metric=metric, period_kind=period_kind)
+    frame = _filter(frame, platform=platform, target=target, metric=metric, period_kind=period_kind)
+    if with_sources:
+        figs = _read("figures", processed)[
+            ["figure_id", "document_id", "family", "check_status", "notes"]
+        ]
+        docs = documents(processed)[["document_id", "title", "url"]]
+        frame = frame.merge(figs, on="figure_id", how="left", validate="one_to_one").merge(
+            docs, on="document_id", how="left", validate="many_to_one"
+        )
+    return frame
 
 
 def conflicts(processed: Path | None = None) -> pd.DataFrame:

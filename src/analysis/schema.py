@@ -12,7 +12,7 @@ Change a field here and all four follow.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -67,11 +67,15 @@ class Field:
     vocabulary: str | None = None
     unit: str | None = None
 
-    def terms(self) -> list[str] | None:
-        """Allowed values when the field has a vocabulary."""
+    def terms(self, sources: Sequence[str] = ()) -> list[str] | None:
+        """Allowed values when the field has a vocabulary, sorted.
+
+        ``sources`` names the researcher-supplied inputs present in the build whose own
+        terms join the vocabulary (:data:`analysis.vocab.SOURCE_TERMS`); none by default.
+        """
         if self.vocabulary is None:
             return None
-        return sorted(vocab.VOCABULARIES[self.vocabulary])
+        return sorted(vocab.terms(self.vocabulary, tuple(sources)))
 
 
 @dataclass(frozen=True)
@@ -389,7 +393,8 @@ DSA_TDB_DAILY = Table(
         "Statements of reasons per decision day, platform and decision kind, from the "
         "output of `takedowns ingest dsa-tdb` placed in data/raw/dsa_tdb/ (daily_series.csv "
         "and manifest.json). Written only when such an output exists. Recent days are "
-        "incomplete (decisions are filed days late): see share_filed and partial."
+        "incomplete (decisions are filed days late): see share_filed and partial. The same "
+        "counts are in figures and series (family dsa_tdb, metric statements_of_reasons)."
     ),
     fields=(
         F("date", "date", "Day the decision was taken (application_date)."),
@@ -539,6 +544,30 @@ TABLES: Mapping[str, Table] = {
 CORE_TABLES = ("documents", "figures", "series", "conflicts", "action_days", "study_results")
 
 
+VOCABULARY_SOURCES_KEY = "takedown_dynamics.vocabulary_sources"
+"""Parquet key-value metadata naming, comma-separated, the researcher-supplied inputs whose
+own vocabulary terms the file's dictionaries include; absent when there are none."""
+
+
+def vocabulary_sources(metadata: Mapping[bytes, bytes] | None) -> tuple[str, ...]:
+    """The inputs named by a Parquet file's :data:`VOCABULARY_SOURCES_KEY` (empty if absent).
+
+    Raises
+    ------
+    ValueError
+        If the metadata names an input this version does not know.
+    """
+    text = (metadata or {}).get(VOCABULARY_SOURCES_KEY.encode(), b"").decode()
+    names = tuple(n for n in text.split(",") if n)
+    unknown = [n for n in names if n not in vocab.SOURCE_TERMS]
+    if unknown:
+        raise ValueError(
+            f"the file's vocabulary includes the terms of {unknown[0]!r}, unknown to this "
+            f"version (known: {', '.join(vocab.SOURCES)}); rebuild with `takedowns etl`"
+        )
+    return names
+
+
 VOCABULARY_ARROW_TYPE = pa.dictionary(pa.int32(), pa.string())
 """Arrow type of vocabulary columns: dictionary-encoded, so R (arrow) reads a factor and
 polars a categorical.  The dictionary is the whole sorted vocabulary, so unused terms stay
@@ -550,15 +579,18 @@ def arrow_type(f: Field) -> pa.DataType:
     return VOCABULARY_ARROW_TYPE if f.vocabulary is not None else _ARROW[f.type]
 
 
-def vocabulary_array(f: Field, values: list[str | None]) -> pa.DictionaryArray:
-    """Dictionary array of ``values`` whose dictionary is every term of ``f``'s vocabulary.
+def vocabulary_array(
+    f: Field, values: list[str | None], sources: Sequence[str] = ()
+) -> pa.DictionaryArray:
+    """Dictionary array of ``values`` whose dictionary is every term of ``f``'s vocabulary
+    (with the terms of the inputs ``sources``, see :meth:`Field.terms`).
 
     Raises
     ------
     KeyError
         If a value is not a term (the ETL has checked the vocabularies before).
     """
-    terms = f.terms()
+    terms = f.terms(sources)
     if terms is None:
         raise ValueError(f"{f.name} has no vocabulary")
     code = {t: i for i, t in enumerate(terms)}
@@ -581,12 +613,15 @@ def arrow_schema(table: Table, metadata: Mapping[str, str] | None = None) -> pa.
     return pa.schema(fields, metadata=meta or None)
 
 
-def pandas_dtypes(table: Table) -> dict[str, object]:
-    """Return pandas dtypes for the loaders: categoricals for vocabularies, nullable numbers."""
+def pandas_dtypes(table: Table, sources: Sequence[str] = ()) -> dict[str, object]:
+    """Return pandas dtypes for the loaders: categoricals for vocabularies, nullable numbers.
+
+    ``sources``: the inputs whose own terms the categories include (see :meth:`Field.terms`).
+    """
     out: dict[str, object] = {}
     for f in table.fields:
         if f.vocabulary is not None:
-            out[f.name] = pd.CategoricalDtype(categories=f.terms(), ordered=False)
+            out[f.name] = pd.CategoricalDtype(categories=f.terms(sources), ordered=False)
         elif f.type == "string":
             out[f.name] = pd.StringDtype()
         elif f.type == "number":
@@ -612,7 +647,11 @@ CSV_FALSE_VALUES = ("false",)
 
 
 def frictionless_schema(
-    table: Table, missing_values: tuple[str, ...] = PARQUET_MISSING_VALUES, *, csv: bool = False
+    table: Table,
+    missing_values: tuple[str, ...] = PARQUET_MISSING_VALUES,
+    *,
+    csv: bool = False,
+    sources: Sequence[str] = (),
 ) -> dict[str, object]:
     """Return the Frictionless Table Schema of ``table``.
 
@@ -624,6 +663,8 @@ def frictionless_schema(
         The schema's ``missingValues``.
     csv
         Declare the CSV spellings of booleans (``true``/``false`` only).
+    sources
+        Inputs present in the build whose own terms the enums include (:meth:`Field.terms`).
     """
     fields = []
     for f in table.fields:
@@ -636,7 +677,7 @@ def frictionless_schema(
         if f.required:
             constraints["required"] = True
         if f.terms() is not None:
-            constraints["enum"] = f.terms()
+            constraints["enum"] = f.terms(sources)
         if constraints:
             spec["constraints"] = constraints
         if f.unit:
@@ -662,9 +703,17 @@ def frictionless_schema(
 
 
 def datapackage(
-    tables: list[str], version: str, raw_sha256: str, file_sha256: Mapping[str, str]
+    tables: list[str],
+    version: str,
+    raw_sha256: str,
+    file_sha256: Mapping[str, str],
+    sources: Sequence[str] = (),
 ) -> dict[str, object]:
-    """Return the Frictionless data package descriptor for the written ``tables``."""
+    """Return the Frictionless data package descriptor for the written ``tables``.
+
+    ``sources``: researcher-supplied inputs present in the build (their terms join the enums
+    and are listed under ``custom.vocabulary_sources``; nothing is added without them).
+    """
     resources = []
     for name in tables:
         table = TABLES[name]
@@ -678,7 +727,7 @@ def datapackage(
                 "format": "parquet",
                 "mediatype": "application/vnd.apache.parquet",
                 "hash": f"sha256:{file_sha256[table.path]}",
-                "schema": frictionless_schema(table),
+                "schema": frictionless_schema(table, sources=sources),
             }
         )
     return {
@@ -694,23 +743,27 @@ def datapackage(
             }
         ],
         "sources": [{"title": "Public documents listed in documents.parquet (url column)"}],
-        "custom": {"raw_sha256": raw_sha256},
+        "custom": {"raw_sha256": raw_sha256}
+        | ({"vocabulary_sources": sorted(sources)} if sources else {}),
         "resources": resources,
     }
 
 
-def duckdb_sql(tables: list[str], folder: str = "data/processed") -> str:
+def duckdb_sql(
+    tables: list[str], folder: str = "data/processed", sources: Sequence[str] = ()
+) -> str:
     """SQL that gives DuckDB the vocabularies as ENUM types and one view per table.
 
     DuckDB reads Parquet dictionary columns as ``VARCHAR``; this script declares one
     ``ENUM`` per vocabulary (every term, sorted) and views that cast the columns, so
-    ``GROUP BY platform`` lists empty levels and a misspelt term is an error.
+    ``GROUP BY platform`` lists empty levels and a misspelt term is an error.  ``sources``:
+    inputs present in the build whose own terms the types include (:meth:`Field.terms`).
     """
     used = sorted({f.vocabulary for n in tables for f in TABLES[n].fields if f.vocabulary})
     lines = []
     for vname in used:
         terms = ", ".join(
-            "'" + t.replace("'", "''") + "'" for t in sorted(vocab.VOCABULARIES[vname])
+            "'" + t.replace("'", "''") + "'" for t in sorted(vocab.terms(vname, tuple(sources)))
         )
         lines.append(f'CREATE TYPE "{vname}" AS ENUM ({terms});')
     for name in tables:
@@ -793,16 +846,35 @@ vocabularies); without the package, `pandas.read_parquet("figures.parquet")`.
 """
 
 
+SOURCE_NOTES = {
+    "dsa_tdb": (
+        "* **This build holds a `takedowns ingest dsa-tdb` output** (`data/raw/dsa_tdb/`). Its "
+        "daily counts are figures of family `dsa_tdb` (metric `statements_of_reasons`, "
+        "`period_kind = day`, `check_status = computed`: computed by code from the DSA "
+        "Transparency Database dumps, never transcribed; the quote is the raw file's line). "
+        "Statements are decisions, not items removed. Recent days are incomplete "
+        "(`is_partial_period`; `share_filed` in the notes and in `dsa_tdb_daily`); the document "
+        "`dsa_tdb_download` says whether the dumps were SYNTHETIC. Platform names the "
+        "vocabulary lacks are `other_platform` with the name as filed in `subset`. "
+        "They are not reconciled with the platforms' own transparency reports."
+    ),
+}
+"""A line of the data dictionary's reading notes per researcher-supplied input present."""
+
+
 def data_dictionary(
     tables: list[str],
     version: str,
     row_counts: Mapping[str, int],
     family_counts: Mapping[str, Mapping[str, int]] | None = None,
+    sources: Sequence[str] = (),
 ) -> str:
     """Return the Markdown data dictionary for the written ``tables``.
 
     ``family_counts`` maps each source family to its number of documents, figures, and
-    figures checked against a stored copy.
+    figures checked against a stored copy (and, for families read by code, figures
+    computed).  ``sources``: researcher-supplied inputs present in the build; their own
+    vocabulary terms are listed, marked with the input (none without them).
     """
     lines = [
         f"# {DATASET_TITLE}: data dictionary",
@@ -836,6 +908,7 @@ def data_dictionary(
         "study's window; `denominator` says whether a share is of the whole cohort or of the "
         "removed ones only (or that the source does not say). Rows with `derived = true` are "
         "arithmetic on published numbers (`derivation`), never published numbers themselves.",
+        *[SOURCE_NOTES[s] for s in sorted(sources)],
         "",
         "## Tables",
         "",
@@ -849,18 +922,21 @@ def data_dictionary(
             f"| {t.description} |"
         )
     if family_counts:
+        computed = any(c.get("computed", 0) for c in family_counts.values())
         lines += [
             "",
             "## Figures by source family",
             "",
-            "| family | documents | figures | checked | unverified |",
-            "|---|---|---|---|---|",
+            "| family | documents | figures | checked | unverified |"
+            + (" computed by code |" if computed else ""),
+            "|---|---|---|---|---|" + ("---|" if computed else ""),
         ]
         for family in sorted(family_counts):
             c = family_counts[family]
+            done = c.get("computed", 0)
             lines.append(
                 f"| `{family}` | {c['documents']} | {c['figures']} | {c['checked']} "
-                f"| {c['figures'] - c['checked']} |"
+                f"| {c['figures'] - c['checked'] - done} |" + (f" {done} |" if computed else "")
             )
     for name in tables:
         t = TABLES[name]
@@ -874,11 +950,16 @@ def data_dictionary(
                 f"| `{f.name}` | {f.type} | {'yes' if f.required else 'no'} "
                 f"| {f.unit or ''} | {desc} |"
             )
-    lines += ["", QUICK_START.format(duckdb=duckdb_sql(tables)).rstrip("\n")]
+    lines += ["", QUICK_START.format(duckdb=duckdb_sql(tables, sources=sources)).rstrip("\n")]
     lines += ["", "## Vocabularies"]
-    for vname, terms in vocab.VOCABULARIES.items():
+    for vname in vocab.VOCABULARIES:
+        terms = vocab.terms(vname, tuple(sources))
         lines += ["", f"### Vocabulary: {vname}", "", "| term | definition |", "|---|---|"]
         for term in sorted(terms):
-            lines.append(f"| `{term}` | {terms[term]} |")
+            origin = next(
+                (s for s in sources if term in vocab.SOURCE_TERMS[s].get(vname, {})), None
+            )
+            mark = f" (only with `data/raw/{origin}/`)" if origin else ""
+            lines.append(f"| `{term}` | {terms[term]}{mark} |")
     lines.append("")
     return "\n".join(lines)

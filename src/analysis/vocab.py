@@ -189,6 +189,71 @@ VOCABULARIES = MappingProxyType(
     }
 )
 
+SOURCE_TERMS = MappingProxyType(
+    {
+        "dsa_tdb": MappingProxyType(
+            {
+                "platform": MappingProxyType(
+                    {
+                        "other_platform": "A platform outside this vocabulary, as filed in the EU "
+                        "DSA Transparency Database; subset names it ('platform: TikTok'). Used "
+                        "only by rows computed from data/raw/dsa_tdb/.",
+                    }
+                ),
+                "target": MappingProxyType(
+                    {
+                        "public_security_risk": "DSA Transparency Database statements in the "
+                        "category 'risk for public security' or carrying the keyword 'terrorist "
+                        "content' (ingest scope 'category'): wider than terrorism.",
+                    }
+                ),
+                "metric": MappingProxyType(
+                    {
+                        "statements_of_reasons": "Statements of reasons filed in the EU DSA "
+                        "Transparency Database for moderation decisions taken that day (one per "
+                        "decision; subset names the decision kind when not all). Decisions, not "
+                        "items removed: a decision may restrict visibility, suspend an account, "
+                        "a service or payments.",
+                    }
+                ),
+                "check_status": MappingProxyType(
+                    {
+                        "computed": "Computed by code from machine-readable files (the DSA "
+                        "Transparency Database dumps, checked against their published .sha1), "
+                        "not transcribed: the quote is the row of the raw file the value was "
+                        "read from, not a quote of the source.",
+                    }
+                ),
+            }
+        ),
+    }
+)
+"""Terms only a researcher-supplied input can produce, by the ``data/raw`` folder of that
+input.  A build uses them (Parquet dictionary levels, datapackage enums, data dictionary,
+loader categories) only when the input is present, so the dataset built from the repository
+alone does not change with inputs it does not hold; :func:`terms` gives a build's vocabulary.
+Hand-transcribed rows can never use them (:func:`normalise_term` knows the core terms only)."""
+
+SOURCES = tuple(sorted(SOURCE_TERMS))
+"""The inputs that bring vocabulary terms of their own."""
+
+
+def terms(vocabulary: str, sources: tuple[str, ...] | list[str] = ()) -> dict[str, str]:
+    """Terms and definitions of ``vocabulary`` for a build holding the inputs ``sources``.
+
+    Parameters
+    ----------
+    vocabulary
+        One of the keys of :data:`VOCABULARIES`.
+    sources
+        Names of :data:`SOURCE_TERMS` present in the build (an unknown name is an error).
+    """
+    out = dict(VOCABULARIES[vocabulary])
+    for source in sources:
+        out.update(SOURCE_TERMS[source].get(vocabulary, {}))
+    return out
+
+
 SPELLINGS = MappingProxyType(
     {
         "platform": {"x": "twitter", "twitter/x": "twitter", "fb": "facebook", "ig": "instagram"},

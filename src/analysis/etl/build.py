@@ -34,6 +34,7 @@ from analysis.etl.raw import (
     FIGURE_ID_PATTERN,
     FIGURE_OPTIONAL,
     FIGURE_REQUIRED,
+    RawLayout,
     RawRow,
     ReadRecorder,
     check_quote,
@@ -41,6 +42,7 @@ from analysis.etl.raw import (
     discover,
     read_bytes,
     read_rows,
+    read_text,
     short,
 )
 from analysis.etl.series import select_series
@@ -96,6 +98,11 @@ class Tables:
     """Hash of exactly the raw files read (:func:`analysis.etl.raw.raw_tree_sha256`)."""
     notes: tuple[str, ...] = field(default=())
     """Things a reader should hear about that are not errors (printed by the CLI)."""
+    sources: tuple[str, ...] = field(default=())
+    """Researcher-supplied inputs folded into the tables whose own vocabulary terms the
+    build uses (:data:`analysis.vocab.SOURCE_TERMS`); empty for the repository alone."""
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Optional tables built from the same inputs (``dsa_tdb_daily``)."""
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         """Tables by name."""
@@ -473,6 +480,67 @@ def orphan_documents(
     return sorted(set(documents["document_id"]) - cited)
 
 
+def fold_dsa_tdb(
+    layout: RawLayout, documents: pd.DataFrame, figures: pd.DataFrame, limit: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """Add a ``takedowns ingest dsa-tdb`` output in ``data/raw/dsa_tdb/`` to the tables.
+
+    Returns ``documents`` and ``figures`` with the export's document and daily figures
+    appended (see :mod:`analysis.ingest.dsa_tdb.fold`), and the ``dsa_tdb_daily`` table; the
+    inputs and None when the folder holds no output.  The files are read through
+    :func:`~analysis.etl.raw.read_text`, so they are checked and hashed like every raw file.
+
+    Raises
+    ------
+    RawDataError
+        A malformed file, a day after the last dump, a last dump in the future, or an id
+        already used by a transcribed document or figure.
+    """
+    folder = layout.root / "dsa_tdb"
+    present = {p.name: p for p in layout.exports if p.parent == folder}
+    if not {"daily_series.csv", "manifest.json"} & set(present):
+        return documents, figures, None
+    # imported only when needed: the repository alone builds without the ingest package
+    from analysis.ingest.dsa_tdb.fold import MANIFEST_FILE, SERIES_FILE, read_export
+
+    texts = {n: read_text(present[n]) for n in (SERIES_FILE, MANIFEST_FILE) if n in present}
+    export = read_export(folder, texts)
+    assert export is not None
+    last = export.document["published_date"]
+    if last > limit:
+        raise FutureDateError(
+            folder / MANIFEST_FILE,
+            None,
+            "last_dump_day",
+            last.isoformat(),
+            f"a date on or before {limit.isoformat()} (today plus {FUTURE_TOLERANCE_DAYS} days)",
+        )
+    if export.document["document_id"] in set(documents["document_id"]):
+        raise RawDataError(
+            folder / MANIFEST_FILE,
+            None,
+            "document_id",
+            export.document["document_id"],
+            "a document id no documents.csv uses (it is the DSA export's)",
+        )
+    taken = set(figures["figure_id"]) & set(export.figures["figure_id"])
+    if taken:
+        raise RawDataError(
+            folder / SERIES_FILE,
+            None,
+            "figure_id",
+            sorted(taken)[0],
+            "figure ids no figures.csv uses (the DSA export's start with 'DSA-')",
+        )
+    documents = pd.concat(
+        [documents, pd.DataFrame([export.document], columns=documents.columns)],
+        ignore_index=True,
+    )
+    if len(export.figures):
+        figures = pd.concat([figures, export.figures], ignore_index=True)
+    return documents, figures, export.daily
+
+
 def build_tables(raw: Path, *, today: dt.date | None = None) -> Tables:
     """Read, check and normalise everything under ``raw``.
 
@@ -502,13 +570,16 @@ def build_tables(raw: Path, *, today: dt.date | None = None) -> Tables:
         study: dict[str, dict] = {}
         figures = read_figures(layout.families, documents, today, study)
         action_days = read_action_days(layout.action_days, documents, figures, today)
+        documents, figures, dsa_daily = fold_dsa_tdb(
+            layout, documents, figures, latest_allowed_date(today)
+        )
         sources = documents.set_index("document_id")[["source_kind", "published_date"]]
         series = select_series(figures, sources)
         conflicts = find_conflicts(figures, layout.documented_conflicts)
         study_results = build_study_results(figures, study, documents, conflicts)
     read = dict(recorder.read)
     for export in layout.exports:  # read by analysis.ingest.isiswatch in extra_tables
-        read[export.relative_to(raw).as_posix()] = read_bytes(export)
+        read.setdefault(export.relative_to(raw).as_posix(), read_bytes(export))
     expected = {p.relative_to(raw).as_posix() for p in layout.files()}
     if set(read) != expected:  # pragma: no cover - a reader bypassed read_text
         raise RawDataError(
@@ -521,6 +592,16 @@ def build_tables(raw: Path, *, today: dt.date | None = None) -> Tables:
     recorder.read = read
     orphans = orphan_documents(documents, figures, action_days)
     notes = tuple(f"document {doc!r} is cited by no figure and no action day" for doc in orphans)
+    folded = ("dsa_tdb",) if dsa_daily is not None else ()
     return Tables(
-        documents, figures, action_days, series, conflicts, study_results, recorder.sha256(), notes
+        documents,
+        figures,
+        action_days,
+        series,
+        conflicts,
+        study_results,
+        recorder.sha256(),
+        notes,
+        folded,
+        {"dsa_tdb_daily": dsa_daily} if dsa_daily is not None else {},
     )

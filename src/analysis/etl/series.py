@@ -15,7 +15,9 @@ from analysis.etl.intervals import significant_digits
 from analysis.schema import SERIES, SERIES_KEY
 
 SOURCE_KIND_RANK = {"primary": 0, "secondary_copy": 1, "compilation": 2, "translation": 3}
-CHECK_RANK = {"checked": 0, "unverified": 1}
+CHECK_RANK = {"checked": 0, "computed": 0, "unverified": 1}
+"""A figure computed by code from hash-checked machine-readable files (``computed``) ranks
+with one seen in a stored copy; both beat an unverified one."""
 QUALIFIER_RANK = {
     "exact": 0,
     "range": 1,
@@ -69,8 +71,29 @@ def select_series(figures: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
     rank_columns = [f"rank_{s}" for s in steps]
     ordered = figures.join(ranks).sort_values(rank_columns, kind="mergesort")
     key = list(SERIES_KEY)
+    shared = ordered.duplicated(key, keep=False)
+    single = ordered[~shared]  # the only figure for its key: no rule to apply
+    lone = pd.DataFrame(
+        {
+            **{c: single[c] for c in key},
+            "period_kind": single["period_kind"],
+            "is_partial_period": single["is_partial_period"].astype(bool),
+            "figure_id": single["figure_id"],
+            "value": single["value"],
+            "value_low": single["value_low"],
+            "value_high": single["value_high"],
+            "qualifier": single["qualifier"],
+            "per_day": single["per_day"],
+            "n_figures": 1,
+            "n_alternatives": 0,
+            "alternative_figure_ids": None,
+            "values_disagree": False,
+            "chosen_because": "only figure for this key",
+        },
+        columns=SERIES.columns,
+    )
     records = []
-    for _, group in ordered.groupby(key, dropna=False, sort=True):
+    for _, group in ordered[shared].groupby(key, dropna=False, sort=True):
         best = group.iloc[0]
         others = group.iloc[1:]
         because = "only figure for this key"
@@ -99,4 +122,9 @@ def select_series(figures: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
             }
         )
         records.append(record)
-    return pd.DataFrame(records, columns=SERIES.columns)
+    chosen = pd.DataFrame(records, columns=SERIES.columns)
+    if chosen.empty:
+        return lone.reset_index(drop=True)
+    if lone.empty:
+        return chosen
+    return pd.concat([lone, chosen], ignore_index=True)

@@ -52,7 +52,7 @@ def check_processed(
     ProcessedIntegrityError
         Naming the first file that is missing, altered, foreign or stale.
     """
-    from analysis.etl.write import METADATA_PREFIX, family_counts, owned_names
+    from analysis.etl.write import METADATA_PREFIX, family_counts, owned_names, sources_of
 
     package_path = processed / "datapackage.json"
     if not _regular(package_path):
@@ -106,7 +106,9 @@ def check_processed(
     if frames is not None:
         names = [n for n in schema.TABLES if n in frames]
         counts = {n: len(frames[n]) for n in names}
-        expected = schema.data_dictionary(names, __version__, counts, family_counts(frames))
+        expected = schema.data_dictionary(
+            names, __version__, counts, family_counts(frames), sources_of(frames)
+        )
         readme = processed / "README.md"
         if not _regular(readme) or readme.read_text(encoding="utf-8") != expected:
             raise ProcessedIntegrityError(

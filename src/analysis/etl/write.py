@@ -73,8 +73,17 @@ def _cell(value: object) -> object:
     return value
 
 
-def to_arrow(frame: pd.DataFrame, table: schema.Table, metadata: Mapping[str, str]) -> pa.Table:
-    """Sort ``frame`` by the primary key and convert it to a typed Arrow table."""
+def to_arrow(
+    frame: pd.DataFrame,
+    table: schema.Table,
+    metadata: Mapping[str, str],
+    sources: tuple[str, ...] = (),
+) -> pa.Table:
+    """Sort ``frame`` by the primary key and convert it to a typed Arrow table.
+
+    ``sources``: researcher-supplied inputs in the build, whose own terms join the
+    vocabulary columns' dictionaries (see :data:`analysis.vocab.SOURCE_TERMS`).
+    """
     ordered = frame.sort_values(list(table.primary_key), kind="mergesort", na_position="first")
     arrow_schema = schema.arrow_schema(table, metadata)
     arrays = []
@@ -93,43 +102,60 @@ def to_arrow(frame: pd.DataFrame, table: schema.Table, metadata: Mapping[str, st
         elif f.type == "string":
             values = [None if v is None else str(v) for v in values]
         if f.vocabulary is not None:
-            arrays.append(schema.vocabulary_array(f, values))
+            arrays.append(schema.vocabulary_array(f, values, sources))
             continue
         arrays.append(pa.array(values, type=arrow_schema.field(f.name).type))
     return pa.Table.from_arrays(arrays, schema=arrow_schema)
 
 
-def write_tables(frames: Mapping[str, pd.DataFrame], folder: Path, raw_sha256: str) -> None:
-    """Write ``frames`` as Parquet plus ``datapackage.json`` and ``README.md`` into ``folder``."""
+def write_tables(
+    frames: Mapping[str, pd.DataFrame],
+    folder: Path,
+    raw_sha256: str,
+    sources: tuple[str, ...] = (),
+) -> None:
+    """Write ``frames`` as Parquet plus ``datapackage.json`` and ``README.md`` into ``folder``.
+
+    ``sources`` names the researcher-supplied inputs folded into the frames
+    (:attr:`Tables.sources`): their own vocabulary terms join the dictionaries, the enums
+    and the data dictionary, and every Parquet file names them in its metadata
+    (:data:`analysis.schema.VOCABULARY_SOURCES_KEY`).  Without them nothing is added.
+    """
     metadata = {
         f"{METADATA_PREFIX}.dataset": schema.DATASET_NAME,
         f"{METADATA_PREFIX}.version": __version__,
         f"{METADATA_PREFIX}.raw_sha256": raw_sha256,
     }
+    sources = tuple(sorted(sources))
+    if sources:
+        metadata[schema.VOCABULARY_SOURCES_KEY] = ",".join(sources)
     names = [n for n in schema.TABLES if n in frames]
     hashes: dict[str, str] = {}
     counts: dict[str, int] = {}
     for name in names:
         table = schema.TABLES[name]
-        arrow = to_arrow(frames[name], table, {**metadata, f"{METADATA_PREFIX}.table": name})
+        arrow = to_arrow(
+            frames[name], table, {**metadata, f"{METADATA_PREFIX}.table": name}, sources
+        )
         path = folder / table.path
         pq.write_table(
             arrow, path, use_dictionary=dictionary_columns(table) or False, **PARQUET_OPTIONS
         )
         hashes[table.path] = sha256_file(path)
         counts[name] = arrow.num_rows
-    package = schema.datapackage(names, __version__, raw_sha256, hashes)
+    package = schema.datapackage(names, __version__, raw_sha256, hashes, sources)
     (folder / "datapackage.json").write_text(
         json.dumps(package, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     (folder / "README.md").write_text(
-        schema.data_dictionary(names, __version__, counts, family_counts(frames)),
+        schema.data_dictionary(names, __version__, counts, family_counts(frames), sources),
         encoding="utf-8",
     )
 
 
 def family_counts(frames: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, int]]:
-    """Documents, figures and checked figures per source family."""
+    """Documents, figures and checked figures per source family (and figures computed by
+    code, for a family that has any)."""
     figures, documents = frames["figures"], frames["documents"]
     out: dict[str, dict[str, int]] = {}
     for family in sorted(set(figures["family"]) | set(documents["family"])):
@@ -139,7 +165,19 @@ def family_counts(frames: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, int
             "figures": len(mine),
             "checked": int((mine["check_status"] == "checked").sum()),
         }
+        computed = int((mine["check_status"] == "computed").sum())
+        if computed:
+            out[family]["computed"] = computed
     return out
+
+
+SOURCE_TABLES = {"dsa_tdb": "dsa_tdb_daily"}
+"""The optional table each input with terms of its own writes (see :func:`sources_of`)."""
+
+
+def sources_of(frames: Mapping[str, pd.DataFrame]) -> tuple[str, ...]:
+    """Inputs with vocabulary terms of their own that a build's ``frames`` hold."""
+    return tuple(sorted(s for s, table in SOURCE_TABLES.items() if table in frames))
 
 
 def owned_names() -> set[str]:
@@ -346,9 +384,10 @@ def _terminate_cleanly() -> Iterator[_SignalGuard]:
         raise EtlInterrupted(guard.deferred, swapped=True)
 
 
-def extra_tables(raw: Path) -> dict[str, pd.DataFrame]:
+def extra_tables(raw: Path, *, dsa_tdb: bool = True) -> dict[str, pd.DataFrame]:
     """Optional tables built from researcher-supplied raw inputs (an ISIS Watch export, a
-    ``takedowns ingest dsa-tdb`` daily series)."""
+    ``takedowns ingest dsa-tdb`` daily series; ``dsa_tdb=False`` leaves the latter to
+    :func:`~analysis.etl.build.build_tables`, which folds it into the core tables too)."""
     try:
         from analysis.ingest.dsa_tdb.fold import FOLDER, read_dsa_tdb_export
         from analysis.ingest.isiswatch import daily_series_from_raw
@@ -358,7 +397,7 @@ def extra_tables(raw: Path) -> dict[str, pd.DataFrame]:
     daily = daily_series_from_raw(raw)
     if daily is not None:
         out["isiswatch_daily"] = daily
-    dsa = read_dsa_tdb_export(Path(raw) / FOLDER)
+    dsa = read_dsa_tdb_export(Path(raw) / FOLDER) if dsa_tdb else None
     if dsa is not None:
         out["dsa_tdb_daily"] = dsa
     return out
@@ -370,7 +409,8 @@ def build_tables_all(
     """Build the core tables and any optional ones from ``raw``."""
     tables = build_tables(raw, today=today)
     frames = tables.as_dict()
-    frames.update(extra_tables(raw))
+    frames.update(tables.extra)  # read with the core tables, so hashed as read
+    frames.update(extra_tables(raw, dsa_tdb=False))
     return frames, tables
 
 
@@ -410,7 +450,7 @@ def run_etl(
         built = Path(f"{build_prefix}{os.getpid()}-{secrets.token_hex(4)}")
         try:  # mkdir inside: a SIGTERM right after it must still remove the folder
             os.mkdir(built, 0o777)  # the umask applies, as for any new folder
-            write_tables(frames, built, tables.raw_sha256)
+            write_tables(frames, built, tables.raw_sha256, tables.sources)
             for path in built.iterdir():
                 with path.open("rb") as handle:
                     os.fsync(handle.fileno())

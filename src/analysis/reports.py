@@ -52,7 +52,6 @@ FAST_PARAMETERS: Mapping[str, Mapping[str, Any]] = {
         "n_simulations": 3,
         "fit_days": 120,
         "calibration_profile_points": 5,
-        "recovery_bootstrap": 30,
     },
 }
 """Small sizes injected by ``fast=True`` (tests), per notebook, on top of ``fast=True``."""

@@ -308,7 +308,32 @@ def read_channel_events(path: str | Path) -> pd.DataFrame:
                     frame[column] = numeric
                 else:
                     frame[column] = pd.to_datetime(col, utc=True, format="ISO8601")
-    return validate_channel_events(frame, source=str(file))
+    events = validate_channel_events(frame, source=str(file))
+    if _labelled_synthetic(file):
+        events.attrs["synthetic"] = True
+    return events
+
+
+def _labelled_synthetic(file: Path) -> bool:
+    """Whether a table file says it is SYNTHETIC in its metadata: Parquet key-value
+    ``synthetic=true`` (written by :func:`analysis.observation.write_synthetic_table` and by
+    ``takedowns ingest messages`` from a synthetic log), or the same key in a CSV's
+    ``<file>.meta.json`` sidecar."""
+    import json
+
+    try:
+        if file.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            metadata = pq.read_schema(file).metadata or {}
+            return metadata.get(b"synthetic", b"").lower() == b"true"
+        sidecar = file.with_name(file.name + ".meta.json")
+        if sidecar.is_file():
+            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+            return str(meta.get("synthetic", "")).lower() == "true"
+    except (OSError, ValueError):
+        return False
+    return False
 
 
 def event_label(events: pd.DataFrame, event_reasons: str | Iterable[str] | None = None) -> str:

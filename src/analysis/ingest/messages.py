@@ -87,6 +87,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from analysis.channels import END_REASONS
 from analysis.errors import (
@@ -625,6 +626,7 @@ def message_log_to_channel_events(
             check_duplicates = names.message_id in scan.schema
         if check_duplicates:
             scan.check_duplicates()
+        synthetic = scan.is_synthetic()
     except duckdb.Error as error:
         raise _ingest_error_from_duckdb(error, aliases) from error
     finally:
@@ -641,6 +643,9 @@ def message_log_to_channel_events(
             "time_format": time_format or "",
         }
     )
+    if synthetic:  # the label travels with the table (see analysis.plots.is_synthetic)
+        meta["synthetic"] = "true"
+        events.attrs["synthetic"] = True
     events.attrs["takedowns_ingest"] = meta
     return events
 
@@ -700,6 +705,24 @@ class _Scan:
             self.finish_sql = "cid"
 
     # ---------------------------------------------------------------- aggregate
+    def is_synthetic(self) -> bool:
+        """Whether the log is labelled SYNTHETIC (:func:`analysis.observation.
+        write_synthetic_table`): Parquet key-value metadata ``synthetic=true`` in any file,
+        or a ``synthetic`` column with a true value (CSV)."""
+        if self.kind == "parquet":
+            for alias in self.files:
+                metadata = pq.read_schema(alias).metadata or {}
+                if metadata.get(b"synthetic", b"").lower() == b"true":
+                    return True
+        if "synthetic" not in self.schema:
+            return False
+        sql = (
+            "SELECT bool_or(lower(CAST(synthetic AS VARCHAR)) IN ('true', '1', 'yes')) "
+            f"FROM {self.source}"
+        )
+        (flag,) = self.con.execute(sql, _bind(sql, self.params)).fetchone()
+        return bool(flag)
+
     def aggregate(
         self, end: pd.Timestamp | None, keep: tuple[str, ...], progress: bool | None
     ) -> pd.DataFrame:

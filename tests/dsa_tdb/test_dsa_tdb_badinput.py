@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from datetime import date
 from pathlib import Path
 
 import pytest
+from _dsa_edit import first_selected_record, replace_in_record, rewrite_csv
 
 from analysis.ingest.cli import main as ingest_main
 from analysis.ingest.dsa_tdb import DsaTdbError, DsaTdbVocabularyError, ingest_dsa_tdb
@@ -27,22 +26,6 @@ def _dump(tmp_path: Path, **kw) -> Path:
         **kw,
     )
     return g.files[0]
-
-
-def _rewrite_csv(path: Path, edit) -> str:
-    """Apply ``edit`` to the text of the (only) CSV part; return the part's name."""
-    with zipfile.ZipFile(path) as outer:
-        (inner_name,) = outer.namelist()
-        inner_bytes = outer.read(inner_name)
-    with zipfile.ZipFile(io.BytesIO(inner_bytes)) as inner:
-        (csv_name,) = inner.namelist()
-        text = inner.read(csv_name).decode()
-    new_inner = io.BytesIO()
-    with zipfile.ZipFile(new_inner, "w", zipfile.ZIP_DEFLATED) as inner:
-        inner.writestr(csv_name, edit(text).encode())
-    with zipfile.ZipFile(path, "w") as outer:
-        outer.writestr(inner_name, new_inner.getvalue())
-    return csv_name
 
 
 def _nothing_written(out: Path, dump: Path) -> None:
@@ -71,7 +54,7 @@ def test_published_sha1_mismatch(tmp_path):
 
 def test_part_cut_inside_a_record(tmp_path):
     dump = _dump(tmp_path, malformed_per_chunk=0)
-    name = _rewrite_csv(dump, lambda t: t[: len(t) // 2])
+    name = rewrite_csv(dump, lambda t: t[: len(t) // 2])
     with pytest.raises(DsaTdbError, match="truncated") as error:
         ingest_dsa_tdb([dump], tmp_path / "out", progress=False)
     assert name in str(error.value) and "row" in str(error.value)
@@ -80,29 +63,17 @@ def test_part_cut_inside_a_record(tmp_path):
 
 def test_unknown_column(tmp_path):
     dump = _dump(tmp_path)
-    name = _rewrite_csv(dump, lambda t: t.replace("platform_uid", "platform_secret_id", 1))
+    name = rewrite_csv(dump, lambda t: t.replace("platform_uid", "platform_secret_id", 1))
     with pytest.raises(DsaTdbError, match="unknown column") as error:
         ingest_dsa_tdb([dump], tmp_path / "out", progress=False)
     assert name in str(error.value) and "platform_secret_id" in str(error.value)
     _nothing_written(tmp_path / "out", dump)
 
 
-def _replace_in_record(text: str, record: int, old: str, new: str) -> str:
-    import csv
-
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    header = rows[0]
-    row = rows[record]
-    row[header.index(old)] = new
-    buffer = io.StringIO(newline="")
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
-
-
 def test_changed_vocabulary_names_file_record_and_term(tmp_path):
     dump = _dump(tmp_path, malformed_per_chunk=0)
-    name = _rewrite_csv(
-        dump, lambda t: _replace_in_record(t, 57, "category", "STATEMENT_CATEGORY_NEW_THING")
+    name = rewrite_csv(
+        dump, lambda t: replace_in_record(t, 57, "category", "STATEMENT_CATEGORY_NEW_THING")
     )
     with pytest.raises(DsaTdbVocabularyError) as error:
         ingest_dsa_tdb([dump], tmp_path / "out", progress=False)
@@ -119,25 +90,15 @@ def test_changed_vocabulary_names_file_record_and_term(tmp_path):
     assert (tmp_path / "out" / "daily.parquet").exists()
 
 
-def _first_selected_record(text: str) -> int:
-    import csv
-
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    column = rows[0].index("category_specification")
-    return next(
-        i for i, row in enumerate(rows[1:], 1) if "KEYWORD_TERRORIST_CONTENT" in row[column]
-    )
-
-
 def test_bad_date_names_file_record_and_value(tmp_path):
     dump = _dump(tmp_path, malformed_per_chunk=0)
     chosen = {}
 
     def edit(text):
-        chosen["record"] = _first_selected_record(text)
-        return _replace_in_record(text, chosen["record"], "application_date", "2025-02-30 00:00:00")
+        chosen["record"] = first_selected_record(text)
+        return replace_in_record(text, chosen["record"], "application_date", "2025-02-30 00:00:00")
 
-    name = _rewrite_csv(dump, edit)
+    name = rewrite_csv(dump, edit)
     with pytest.raises(DsaTdbError, match="bad date") as error:
         ingest_dsa_tdb([dump], tmp_path / "out", progress=False)
     message = str(error.value)
@@ -150,11 +111,11 @@ def test_dates_of_statements_not_selected_are_not_read(tmp_path):
     dump = _dump(tmp_path, malformed_per_chunk=0)
 
     def edit(text):
-        selected = _first_selected_record(text)
+        selected = first_selected_record(text)
         other = 1 if selected != 1 else 2
-        return _replace_in_record(text, other, "application_date", "2025-02-30 00:00:00")
+        return replace_in_record(text, other, "application_date", "2025-02-30 00:00:00")
 
-    _rewrite_csv(dump, edit)
+    rewrite_csv(dump, edit)
     manifest = ingest_dsa_tdb([dump], tmp_path / "out", progress=False)
     assert manifest["records"] == 300
 

@@ -11,6 +11,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from _dsa_edit import first_selected_record, replace_in_record, rewrite_csv
 
 from analysis.ingest.dsa_tdb import DsaTdbError, ingest_dsa_tdb
 from analysis.ingest.dsa_tdb.generate import generate_dumps
@@ -64,9 +65,6 @@ def test_both_engines_give_identical_outputs(dumps, spark, tmp_path):
 
 
 def test_spark_refuses_a_bad_date_naming_the_file(tmp_path, spark, monkeypatch):
-    import io
-    import zipfile
-
     from analysis.ingest.dsa_tdb import spark_engine
 
     g = generate_dumps(
@@ -79,26 +77,12 @@ def test_spark_refuses_a_bad_date_naming_the_file(tmp_path, spark, monkeypatch):
         malformed_per_chunk=0,
     )
     path = g.files[0]
-    with zipfile.ZipFile(path) as outer:
-        (inner_name,) = outer.namelist()
-        inner_bytes = outer.read(inner_name)
-    with zipfile.ZipFile(io.BytesIO(inner_bytes)) as inner:
-        (csv_name,) = inner.namelist()
-        text = inner.read(csv_name).decode()
-    import csv
-
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    spec, applied = rows[0].index("category_specification"), rows[0].index("application_date")
-    chosen = next(r for r in rows[1:] if "KEYWORD_TERRORIST_CONTENT" in r[spec])
-    chosen[applied] = "2025-06-31 00:00:00"
-    out = io.StringIO(newline="")
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    text = out.getvalue()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as inner:
-        inner.writestr(csv_name, text)
-    with zipfile.ZipFile(path, "w") as outer:
-        outer.writestr(inner_name, buffer.getvalue())
+    rewrite_csv(
+        path,
+        lambda t: replace_in_record(
+            t, first_selected_record(t), "application_date", "2025-06-31 00:00:00"
+        ),
+    )
     with pytest.raises(DsaTdbError, match="bad date") as error:
         spark_engine.spark_aggregate([path], session=spark)
     assert "2025-06-31" in str(error.value)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from _dsa_edit import replace_in_record, rewrite_csv
 
 from analysis.ingest.dsa_tdb import (
     DsaTdbError,
@@ -79,35 +80,13 @@ def _one_part_dump(tmp_path: Path) -> Path:
     ).files[0]
 
 
-def _edit_only_csv(path: Path, edit) -> str:
-    with zipfile.ZipFile(path) as outer:
-        (inner_name,) = outer.namelist()
-        inner_bytes = outer.read(inner_name)
-    with zipfile.ZipFile(io.BytesIO(inner_bytes)) as inner:
-        (csv_name,) = inner.namelist()
-        text = inner.read(csv_name).decode()
-    new_inner = io.BytesIO()
-    with zipfile.ZipFile(new_inner, "w", zipfile.ZIP_DEFLATED) as inner:
-        inner.writestr(csv_name, edit(text).encode())
-    with zipfile.ZipFile(path, "w") as outer:  # stored outer: the direct-inflate path
-        outer.writestr(inner_name, new_inner.getvalue())
-    return csv_name
-
-
 @pytest.mark.parametrize("transport", ["pipe", "file"])
 def test_a_bad_term_is_located_the_same_way_through_both(tmp_path, transport):
-    import csv
-
     dump = _one_part_dump(tmp_path)
 
-    def edit(text):
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-        rows[123][rows[0].index("category")] = "STATEMENT_CATEGORY_NEW_THING"
-        buffer = io.StringIO(newline="")
-        csv.writer(buffer, lineterminator="\n").writerows(rows)
-        return buffer.getvalue()
-
-    name = _edit_only_csv(dump, edit)
+    name = rewrite_csv(
+        dump, lambda t: replace_in_record(t, 123, "category", "STATEMENT_CATEGORY_NEW_THING")
+    )
     with pytest.raises(DsaTdbVocabularyError) as error:
         ingest_dsa_tdb([dump], tmp_path / "out", progress=False, transport=transport)
     assert name in str(error.value) and "row 123" in str(error.value)

@@ -21,7 +21,7 @@ import shutil
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,6 +260,18 @@ def read_header(part: CsvPart) -> tuple[str, ...]:
     return tuple(header)
 
 
+def check_parquet_columns(names: Iterable[str], path: Path) -> list[str]:
+    """The needed columns of a Parquet chunk, after checking its columns are the dump's."""
+    names = list(names)
+    unknown = [c for c in names if c not in KNOWN_COLUMNS]
+    if unknown:
+        raise DsaTdbError("unknown column", file=path, column=unknown[0])
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise DsaTdbError("required column missing", file=path, column=missing[0])
+    return [c for c in READ_COLUMNS if c in names]
+
+
 def parquet_batches(path: Path, stats: PartStats) -> Iterator[pa.RecordBatch]:
     """Batches of the needed columns of a Parquet chunk written by ``dsa-tdb``, as typed."""
     try:
@@ -268,13 +280,7 @@ def parquet_batches(path: Path, stats: PartStats) -> Iterator[pa.RecordBatch]:
         raise DsaTdbError(f"cannot read the Parquet file ({error})", file=path) from None
     names = tuple(handle.schema_arrow.names)
     stats.header = names
-    unknown = [c for c in names if c not in KNOWN_COLUMNS]
-    if unknown:
-        raise DsaTdbError("unknown column", file=path, column=unknown[0])
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        raise DsaTdbError("required column missing", file=path, column=missing[0])
-    wanted = [c for c in READ_COLUMNS if c in names]
+    wanted = check_parquet_columns(names, path)
     for batch in handle.iter_batches(batch_size=1 << 18, columns=wanted):
         stats.records += batch.num_rows
         yield batch  # typed as written (lists, timestamps): the engines turn them into text

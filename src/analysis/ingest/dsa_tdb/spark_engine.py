@@ -36,7 +36,7 @@ import pandas as pd
 
 from analysis.ingest.dsa_tdb import checks
 from analysis.ingest.dsa_tdb.duckdb_engine import dump_day
-from analysis.ingest.dsa_tdb.layout import KNOWN_COLUMNS, REQUIRED_COLUMNS, era_for
+from analysis.ingest.dsa_tdb.layout import era_for
 from analysis.ingest.dsa_tdb.query import (
     SPARK,
     Scope,
@@ -49,6 +49,7 @@ from analysis.ingest.dsa_tdb.reader import (
     READ_COLUMNS,
     DsaTdbError,
     DsaTdbVocabularyError,
+    check_parquet_columns,
     csv_parts,
     read_header,
     sha1_check,
@@ -118,16 +119,10 @@ def _parquet_as_text(spark, path: Path, F):
     from pyspark.sql.types import ArrayType, DateType, TimestampType
 
     frame = spark.read.parquet(str(path))
-    names = frame.columns
-    unknown = [c for c in names if c not in KNOWN_COLUMNS]
-    if unknown:
-        raise DsaTdbError("unknown column", file=path, column=unknown[0])
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        raise DsaTdbError("required column missing", file=path, column=missing[0])
+    wanted = check_parquet_columns(frame.columns, path)
     columns = []
     for field in frame.schema.fields:
-        if field.name not in READ_COLUMNS:
+        if field.name not in wanted:
             continue
         column = F.col(field.name)
         if isinstance(field.dataType, ArrayType):

@@ -143,14 +143,23 @@ def stata_frame(
 ) -> tuple[pd.DataFrame, dict[str, dict[int, str]], list[str]]:
     """The frame to write as ``.dta``, its value labels and the columns stored as ``strL``."""
     check_stata_names(table)
+    # a build holding a machine-read export has vocabulary terms of its own (named in the
+    # Parquet metadata: analysis.vocab.SOURCE_TERMS)
+    sources = schema.vocabulary_sources(arrow.schema.metadata)
     data: dict[str, pd.Series] = {}
     labels: dict[str, dict[int, str]] = {}
     strl: list[str] = []
     for f in table.fields:
         values = arrow.column(f.name).to_pylist()
         if f.vocabulary is not None:
-            terms = f.terms() or []
+            terms = f.terms(sources) or []
             code = {term: i + 1 for i, term in enumerate(terms)}
+            unlabelled = sorted({v for v in values if v is not None and v not in code})
+            if unlabelled:  # a value label missing would silently become a missing value
+                raise ValueError(
+                    f"{table.name}.{f.name}: {unlabelled[:3]} not in the {f.vocabulary} "
+                    "vocabulary of this build; cannot be labelled in Stata"
+                )
             data[f.name] = pd.Series([code.get(v) for v in values], dtype="Int32")
             labels[f.name] = {i + 1: term for i, term in enumerate(terms)}
         elif f.type == "boolean":
@@ -192,6 +201,8 @@ def csv_package(
     names: list[str], processed_package: Mapping[str, object], file_sha256: Mapping[str, str]
 ) -> dict[str, object]:
     """Frictionless descriptor of the exported CSVs (version, licence, raw hash kept)."""
+    custom = processed_package.get("custom", {})
+    sources = tuple(custom.get("vocabulary_sources", []) if isinstance(custom, Mapping) else [])
     resources = []
     for name in names:
         table = schema.TABLES[name]
@@ -207,7 +218,9 @@ def csv_package(
                 "encoding": "utf-8",
                 "dialect": {"delimiter": ",", "header": True, "quoteChar": '"'},
                 "hash": f"sha256:{file_sha256[f'{name}.csv']}",
-                "schema": schema.frictionless_schema(table, schema.CSV_MISSING_VALUES, csv=True),
+                "schema": schema.frictionless_schema(
+                    table, schema.CSV_MISSING_VALUES, csv=True, sources=sources
+                ),
             }
         )
     package = {

@@ -90,7 +90,7 @@ def coverage_by_platform_year(figures: pd.DataFrame) -> pd.DataFrame:
 
 def counts_in_vocabulary_order(values: pd.Series, vocabulary: str) -> pd.Series:
     """Counts of each term of ``vocabulary`` (declared order; unused terms dropped)."""
-    terms = list(vocab.VOCABULARIES[vocabulary])
+    terms = list(vocab.terms(vocabulary, vocab.SOURCES))  # core terms first, then sources
     counts = _str(values).value_counts()
     return counts.reindex(terms).dropna().astype("int64")
 

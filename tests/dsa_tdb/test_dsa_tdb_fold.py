@@ -335,3 +335,26 @@ def test_bad_fold_input_stops_the_build_and_leaves_processed(output, tmp_path, e
     if line is not None:
         assert f"line {line}" in message
     assert {p.name: p.read_bytes() for p in processed.iterdir()} == before
+
+
+def test_exports_of_a_build_with_an_export_keep_its_own_terms(built, tmp_path):
+    """Stata value labels and the CSV package's enums hold the export's terms (a term
+    without a label would become a missing value in Stata, silently)."""
+    import json
+
+    from analysis.export import export_tables
+
+    _, processed, _ = built
+    export_tables(tmp_path / "out", processed)
+    series = load.series(metric="statements_of_reasons", processed=processed)
+    dta = pd.read_stata(tmp_path / "out" / "stata" / "series.dta")
+    dta = dta[dta["metric"] == "statements_of_reasons"]
+    assert len(dta) == len(series) > 0
+    assert dta["platform"].notna().all()
+    assert sorted(dta["platform"].astype(str).unique()) == sorted(
+        series["platform"].astype(str).unique()
+    )
+    package = json.loads((tmp_path / "out" / "csv" / "datapackage.json").read_text())
+    (resource,) = [r for r in package["resources"] if r["name"] == "series"]
+    fields = {f["name"]: f for f in resource["schema"]["fields"]}
+    assert "statements_of_reasons" in fields["metric"]["constraints"]["enum"]

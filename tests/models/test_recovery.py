@@ -17,7 +17,7 @@ from scipy import linalg, optimize, stats
 
 from analysis.errors import ModelError, TakedownWarning
 from analysis.models._ts_recovery import latent_ar_loglik
-from analysis.models.recovery import RecoveryCurve, compare_shapes
+from analysis.models.recovery import COVERAGE_TESTED, RecoveryCurve, compare_shapes
 
 DAYS = np.arange(-30, 151)
 K = 0.05
@@ -43,8 +43,9 @@ def test_kalman_loglik_equals_dense_gaussian():
 
 def test_independent_poisson_recovers_truth_and_closed_form_times():
     days, y = DAYS, _series(0)
-    with pytest.warns(TakedownWarning, match="independent"):
+    with pytest.warns(TakedownWarning) as caught:
         r = RecoveryCurve(likelihood="poisson", n_bootstrap=40, seed=1).fit(days, y, 0)
+    assert any("independent" in str(w.message) for w in caught)
     s = r.summary
     truth = {"pre_level": 200, "trough": 20, "equilibrium": 200, "half_life_days": np.log(2) / K,
              "time_to_90pct_days": np.log(10) / K, "recovery_fraction": 1.0}  # fmt: skip
@@ -108,22 +109,119 @@ def test_biexponential_wins_by_aic_on_a_two_speed_recovery():
     assert np.isinf(single) or single < 0.75 * t90, single
 
 
-def _half_life_covered(seed: int) -> bool:
-    r = RecoveryCurve().fit(DAYS, _series(seed, phi=0.8), 0)
-    lo, hi = r.summary.loc["half_life_days", ["lower", "upper"]]
-    return bool(lo < np.log(2) / K < hi)
+TRUE_TIMES = {"half_life_days": np.log(2) / K, "time_to_90pct_days": np.log(10) / K}
 
 
-def test_half_life_coverage_under_latent_ar_fast():
-    hits = [_half_life_covered(seed) for seed in range(500, 503)]
-    assert sum(hits) >= 2, hits  # 3 series (profile intervals, ~2 s CPU each); slow test: 200
+def _covered(seed: int) -> dict[str, bool]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TakedownWarning)  # open bounds are expected here
+        r = RecoveryCurve().fit(DAYS, _series(seed, phi=0.8), 0)
+    out = {}
+    for name, truth in TRUE_TIMES.items():
+        lo, hi = r.summary.loc[name, ["lower", "upper"]]
+        out[name] = bool(lo < truth < hi)
+    return out
+
+
+def test_time_coverage_under_latent_ar_fast():
+    hits = [_covered(seed) for seed in range(500, 503)]
+    for name in TRUE_TIMES:  # 3 series (profile intervals, ~1-2 s CPU each); slow test: 200
+        assert sum(h[name] for h in hits) >= 2, (name, hits)
 
 
 @pytest.mark.slow
-def test_half_life_coverage_under_latent_ar_slow():
-    hits = [_half_life_covered(seed) for seed in range(2000, 2200)]
-    print(f"\nrecovery half-life coverage, latent AR(1) 0.8, 200 series: {np.mean(hits):.3f}")
-    assert 0.93 <= np.mean(hits) <= 0.97
+def test_time_coverage_under_latent_ar_slow():
+    """Measured (seeds 2000-2199): half-life 0.935, time to 90 % 0.920 (upper bound open in 80 %
+    of the series; ``tests/models/recovery_time_coverage.py`` prints the breakdown; seeds
+    3000-3199 gave 0.925 and 0.910).  The time to 90 % is not validated (below 0.92 pooled);
+    its band only guards against the earlier NaN intervals of infinite estimates (0.7-0.87)."""
+    hits = [_covered(seed) for seed in range(2000, 2200)]
+    half = np.mean([h["half_life_days"] for h in hits])
+    t90 = np.mean([h["time_to_90pct_days"] for h in hits])
+    print(f"\nrecovery coverage, latent AR(1) 0.8, 200 series: half-life {half:.3f}, t90 {t90:.3f}")
+    assert 0.93 <= half <= 0.97
+    assert 0.89 <= t90 <= 0.97
+
+
+def test_summary_flags_the_coverage_tested_intervals_and_warns_on_the_rest():
+    with pytest.warns(TakedownWarning, match=r"time_to_90pct_days interval .*") as caught:
+        r = RecoveryCurve().fit(DAYS, _series(2001, phi=0.8), 0)
+    tested = r.summary["coverage_tested"]
+    assert tested.dtype == bool and set(tested[tested].index) == set(COVERAGE_TESTED)
+    messages = [str(w.message) for w in caught]
+    # this series' upper bound of the time to 90 % is open, and said so
+    assert np.isposinf(r.summary.loc["time_to_90pct_days", "upper"])
+    assert any("time_to_90pct_days" in m and "open (inf)" in m for m in messages), messages
+    # the half-life's interval is tested and finite here: no warning about it
+    assert np.isfinite(r.summary.loc["half_life_days", ["lower", "upper"]]).all()
+    assert not any(m.startswith("half_life_days interval") for m in messages), messages
+    with pytest.warns(TakedownWarning) as caught:
+        poisson = RecoveryCurve(likelihood="poisson", n_bootstrap=20, seed=1).fit(
+            DAYS, _series(0), 0
+        )
+    assert any("independent" in str(w.message) for w in caught)
+    assert any(str(w.message).startswith("half_life_days interval") for w in caught)
+    assert not poisson.summary["coverage_tested"].any()
+
+
+def _exponential_profile(r: RecoveryCurve, q: float, h: float) -> float:
+    """Max log-likelihood of the exponential curve whose time to recover ``q`` is ``h`` days."""
+
+    def full(x: np.ndarray) -> np.ndarray | None:
+        pre, trough, eq = np.exp(x[:3])
+        fraction = (eq - trough) / (pre - trough)
+        if not (pre > trough and fraction > q):
+            return None
+        return np.insert(x, 3, np.log(-np.log1p(-q / fraction) / h))
+
+    def neg(x: np.ndarray) -> float:
+        th = full(x)
+        return 1e10 if th is None else -r._loglik(th, r.days_, r.counts_, r.shock_day_)
+
+    best = np.inf
+    for fraction in (0.92, 1.0, 1.1):
+        x0 = np.delete(r.theta_.copy(), 3)
+        x0[2] = np.log(r.trough_ + fraction * (r.pre_level_ - r.trough_))
+        for method in ("Nelder-Mead", "Powell"):
+            res = optimize.minimize(neg, x0, method=method, options={"maxiter": 20000})
+            x0 = res.x
+        best = min(best, res.fun)
+    return -best
+
+
+def test_an_infinite_estimate_keeps_a_lower_bound():
+    """Fitted equilibrium below 90 % of the drop: the time is inf, its interval [lower, inf]."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = RecoveryCurve().fit(DAYS, _series(2002, phi=0.8), 0)
+    est, lo, hi = r.summary.loc["time_to_90pct_days", ["estimate", "lower", "upper"]]
+    assert r.recovery_fraction_ < 0.9 and np.isinf(est) and np.isposinf(hi)
+    assert 0 < lo < np.inf
+    # the lower bound solves its definition, checked with an independent profile: the exponential
+    # curve with its time to 90 % fixed at h has k = -ln(1 - 0.9 / fraction) / h (no constraint)
+    crit = 0.5 * stats.norm.ppf(0.975) ** 2
+    assert r.loglik_ - _exponential_profile(r, 0.9, lo) == pytest.approx(crit, abs=0.05)
+    assert r.loglik_ - _exponential_profile(r, 0.9, 0.8 * lo) > crit + 0.2
+    assert any("never that share" in str(w.message) for w in caught)
+    assert any("open (inf)" in str(w.message) for w in caught)
+
+
+def test_time_to_recover_interval_any_share():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TakedownWarning)
+        r = RecoveryCurve().fit(DAYS, _series(2003, phi=0.8), 0)
+    est, lo, hi = r.time_to_recover_interval(0.5)
+    assert (est, lo, hi) == pytest.approx(
+        tuple(r.summary.loc["half_life_days", ["estimate", "lower", "upper"]]), rel=1e-6
+    )
+    with pytest.warns(TakedownWarning, match="not tested"):
+        est, lo, hi = r.time_to_recover_interval(0.75)
+    assert lo < est < hi and est == pytest.approx(r.time_to_recover(0.75))
+    # nested: a larger share takes longer, at the estimate and at both bounds
+    half = r.summary.loc["half_life_days"]
+    assert half["lower"] < lo and half["upper"] < hi
+    with pytest.raises(ModelError):
+        r.time_to_recover_interval(1.5)
 
 
 def test_errors():

@@ -42,19 +42,41 @@ def latent_ar_loglik(resid: np.ndarray, noise_var: np.ndarray, ar: float, q: flo
     return -0.5 * (ll + len(resid) * np.log(2 * np.pi))
 
 
+HORIZON_FACTOR = 100.0
+"""The profile search for a time to recover stops at ``HORIZON_FACTOR`` times the days observed
+after the shock: a bound beyond it is reported as ``inf`` (open)."""
+
+
 def profile_time_interval(
     curve: RecoveryCurve, theta: np.ndarray, q: float, value: float, z: float
 ) -> tuple[float, float]:
-    """Profile-likelihood interval of the time to recover ``q`` of the drop."""
+    """Profile-likelihood interval of the time to recover ``q`` of the drop.
+
+    The profile at a time ``h`` maximises the likelihood under the constraint that the fitted
+    mean ``h`` days after the shock equals ``trough + q (pre_level - trough)`` (all shapes
+    rise monotonically, so this is "the time to recover is ``h``"; the constraint stays finite
+    when a trial curve never recovers ``q``, so the search also works when the estimate is
+    ``inf``).  Bounds beyond :data:`HORIZON_FACTOR` times the observed days after the shock are
+    ``inf``.  With an infinite estimate (the fitted equilibrium recovers less than ``q``) the
+    upper bound is ``inf`` and the lower bound is the shortest time the data do not rule out
+    (``inf`` when every finite time is ruled out).  A side whose search fails is ``NaN`` (with
+    a warning).
+    """
     d, y, shock = curve.days_, curve.counts_, curve.shock_day_
     top = curve._loglik(theta, d, y, shock)
     crit = 0.5 * z * z
     start = [theta]
     bounds = [(-50.0, 50.0)] * theta.size
     bounds[-3:] = [(-14.0, 2.0), (-14.0, 2.0), (-AR_BOUND, AR_BOUND)]
+    log_max = float(np.log(HORIZON_FACTOR * max(float(d.max() - shock), 1.0)))
+
+    def gap(th: np.ndarray, log_h: float) -> float:
+        pre, trough = np.exp(th[0]), np.exp(th[1])
+        level = curve._curve(th, np.array([shock + np.exp(log_h)]), shock)[0]
+        return float((level - trough - q * (pre - trough)) / pre)
 
     def drop_at(log_h: float) -> float:
-        cons = {"type": "eq", "fun": lambda th: np.log(curve._time_to(th, q)) - log_h}
+        cons = {"type": "eq", "fun": lambda th: gap(th, log_h)}
         res = optimize.minimize(
             lambda th: -curve._loglik(th, d, y, shock),
             start[0],
@@ -63,26 +85,24 @@ def profile_time_interval(
             bounds=bounds,
             options={"maxiter": 200, "ftol": 1e-10},
         )
-        if not np.isfinite(res.fun):
+        if not np.isfinite(res.fun) or abs(gap(res.x, log_h)) > 1e-6:
             return np.inf
         if res.success:
             start[0] = res.x
         return top + float(res.fun) - crit
 
-    out = []
-    failed = np.nan  # the bound of a side where the profile search fails
-    for sign in (-1.0, 1.0):
+    def search(inner: float, sign: float) -> float:
+        """Bound on the ``sign`` side of ``inner`` (a log time inside the interval)."""
         start[0] = theta
-        step, inner = 0.1, np.log(value)
-        outer = inner + sign * step
-        tries = 0
-        while drop_at(outer) < 0 and tries < 12:
+        step, outer = 0.1, inner + sign * 0.1
+        while drop_at(outer) < 0:
+            if sign > 0 and outer >= log_max:
+                return np.inf
+            if sign < 0 and outer <= -10.0:
+                return 0.0
             inner, outer, step = outer, outer + sign * step, 2 * step
-            tries += 1
-        if tries == 12:
-            out.append(np.inf if sign > 0 else 0.0)
-            continue
-        start[0] = theta
+            if sign > 0:
+                outer = min(outer, log_max)
         try:
             root = optimize.brentq(drop_at, *sorted((inner, outer)), xtol=1e-3)
         except ValueError:
@@ -92,9 +112,19 @@ def profile_time_interval(
                 TakedownWarning,
                 stacklevel=4,
             )
-            root = failed
-        out.append(float(np.exp(root)))
-    return out[0], out[1]
+            return np.nan
+        return float(np.exp(root))
+
+    if np.isfinite(value):
+        return search(np.log(value), -1.0), search(np.log(value), 1.0)
+    # infinite estimate: find a finite time the data do not rule out, from the horizon down
+    start[0] = theta
+    log_h = log_max
+    while log_h > -10.0:
+        if drop_at(log_h) < 0:
+            return search(log_h, -1.0), np.inf
+        log_h -= np.log(2.0)
+    return np.inf, np.inf
 
 
 def compare_shapes(

@@ -208,6 +208,17 @@ METHODS = ("intensity", "independent_counts")
 :mod:`analysis.models._cm_intensity`) and ``"independent_counts"`` (legacy: every daily count
 independent around the mean field; its intervals are too narrow, issue 12)."""
 
+CI_METHODS = ("profile", "wald", "bootstrap")
+"""Interval methods of :meth:`CatMouseModel.fit`.  ``"profile"`` (default of
+``method="intensity"``): profile-likelihood intervals (:mod:`analysis.models._cm_profile`) for
+``profile_parameters`` and sandwich Wald intervals for the other rows; ``"wald"``: Wald for every row; ``"bootstrap"``: parametric bootstrap."""
+PROFILE_DEFAULT = ("recreation_delay_mean_days",)
+"""Parameters profiled by default (``ci_method="profile"``)."""
+PROFILE_ADJUSTMENTS = ("none", "sandwich")
+"""``"none"`` (default): plain likelihood-ratio profile; ``"sandwich"``: the statistic divided
+by ``k = V_sandwich / V_naive`` (see :mod:`analysis.models._cm_profile`)."""
+_RANGE = {False: (0.0, np.inf), True: (0.0, 1.0)}  # edges reported for an open profile side
+
 _LOG_DISPERSION_BOUNDS = (-10.0, 5.0)
 UNIDENTIFIED_CI_RATIO = 100.0
 """A parameter whose interval has ``upper / lower`` above this factor (odds for the
@@ -298,11 +309,29 @@ def fit_catmouse(
     seed: Any,
     initial_active: float | str = "equilibrium",
     method: str = "intensity",
+    profile_parameters: tuple[str, ...] | None = None,
+    profile_adjustment: str = "none",
 ) -> CatMouseFit:
     from analysis.models.catmouse import CatMouseFit
 
     if method not in METHODS:
         raise ModelError(f"method must be one of {METHODS}, got {method!r}")
+    if ci_method is None:
+        ci_method = "profile" if method == "intensity" else "wald"
+    if ci_method not in CI_METHODS:
+        raise ModelError(f"ci_method must be one of {CI_METHODS}, got {ci_method!r}")
+    if ci_method == "profile" and method != "intensity":
+        raise ModelError(
+            "ci_method='profile' needs the default method='intensity' (its profile is adjusted "
+            "with the sandwich covariance); use ci_method='wald' or 'bootstrap'"
+        )
+    if profile_adjustment not in PROFILE_ADJUSTMENTS:
+        raise ModelError(
+            f"profile_adjustment must be one of {PROFILE_ADJUSTMENTS}, got {profile_adjustment!r}"
+        )
+    if profile_parameters is None:
+        profile_parameters = PROFILE_DEFAULT
+    profile_parameters = tuple(profile_parameters)
     series = normalise_series(data)
     if initial_active == "observed":
         initial_active = observed_initial_active(series)
@@ -377,9 +406,11 @@ def fit_catmouse(
     est = problem.natural(theta)
     derived = _derived(model)
 
-    rows: dict[str, dict[str, float]] = {}
+    rows: dict[str, dict[str, Any]] = {}
     flat: set[str] = set()  # flat likelihood directions (default method, Wald)
-    if ci_method == "wald":
+    profiles: dict[str, pd.DataFrame] = {}
+    open_sides: dict[str, list[str]] = {}
+    if ci_method in ("wald", "profile"):
         # parameters on a bound (Poisson-like data: dispersion -> 0) are held at the bound
         at_bound = np.array(
             [
@@ -395,6 +426,7 @@ def fit_catmouse(
             return -problem.loglik(th)
 
         cov = np.zeros((theta.size, theta.size))
+        hessian = None
         try:
             hessian = numerical_hessian(sub, theta[inner])
             if method == "intensity" and inner.size == theta.size:
@@ -425,7 +457,53 @@ def fit_catmouse(
                 "se": se[i],
                 "lower": problem.to_natural(name, lo),
                 "upper": problem.to_natural(name, hi),
+                "interval": "wald",
             }
+        if ci_method == "profile" and hessian is not None and np.all(np.isfinite(cov)):
+            from analysis.models._cm_profile import profile_interval
+
+            unknown = set(profile_parameters) - set(problem.names) - set(fixed)
+            if unknown:
+                raise ModelError(
+                    f"profile_parameters: {sorted(unknown)} are not free parameters of this "
+                    f"fit ({problem.names})"
+                )
+            chi2 = float(stats.chi2.ppf(confidence, 1))
+            for name in profile_parameters:
+                if name not in problem.names:
+                    continue  # fixed
+                i = problem.names.index(name)
+                res = profile_interval(
+                    problem,
+                    theta,
+                    loglik,
+                    i,
+                    chi2=chi2,
+                    hessian=hessian,
+                    covariance=cov,
+                    max_distance=float(np.log(UNIDENTIFIED_CI_RATIO)),
+                    # along a flat direction the sandwich variance shrinks with the
+                    # information (a delay when nothing is re-created): no adjustment there
+                    adjust=profile_adjustment == "sandwich" and name not in flat,
+                )
+                edge_lo, edge_hi = _RANGE[name == "recreation_probability"]
+                rows[name]["lower"] = (
+                    edge_lo if res.open_lower else problem.to_natural(name, res.lower)
+                )
+                rows[name]["upper"] = (
+                    edge_hi if res.open_upper else problem.to_natural(name, res.upper)
+                )
+                rows[name]["interval"] = "profile"
+                profiles[name] = res.table(loglik, problem.to_natural)
+                profiles[name].attrs.update(
+                    adjustment=res.adjustment,
+                    critical=res.critical,
+                    open_lower=res.open_lower,
+                    open_upper=res.open_upper,
+                )
+                sides = ["below"] * res.open_lower + ["above"] * res.open_upper
+                if sides:
+                    open_sides[name] = sides
         for dname, value in derived.items():
 
             def g(th: np.ndarray, dname: str = dname) -> float:
@@ -440,6 +518,7 @@ def fit_catmouse(
                 "se": se_d,
                 "lower": value * np.exp(-z * se_d),
                 "upper": value * np.exp(z * se_d),
+                "interval": "wald",
             }
     elif ci_method == "bootstrap":
         rng = np.random.default_rng(seed)
@@ -463,12 +542,18 @@ def fit_catmouse(
                 "se": float(np.std(arr[:, i], ddof=1)),
                 "lower": float(np.quantile(arr[:, i], alpha)),
                 "upper": float(np.quantile(arr[:, i], 1 - alpha)),
+                "interval": "bootstrap",
             }
-    else:
-        raise ModelError(f"ci_method must be 'wald' or 'bootstrap', got {ci_method!r}")
     for name, value in fixed.items():
-        rows[name] = {"estimate": value, "se": 0.0, "lower": value, "upper": value}
+        rows[name] = {
+            "estimate": value,
+            "se": 0.0,
+            "lower": value,
+            "upper": value,
+            "interval": "fixed",
+        }
     summary = pd.DataFrame.from_dict(rows, orient="index")
+    interval_kind = summary.pop("interval")
     summary["free"] = [n in problem.names for n in summary.index]
     bounds = _bounds(problem)
     at_bound = {name: False for name in fixed}
@@ -488,15 +573,34 @@ def fit_catmouse(
         summary.loc[name] = [np.nan, np.nan, np.nan, np.nan, True, False]
         summary["free"] = summary["free"].astype(bool)
         summary["identified"] = summary["identified"].astype(bool)
+        interval_kind[name] = "none"
+    summary["interval"] = interval_kind.reindex(summary.index).astype(str)
     weak = [n for n in summary.index if not summary.loc[n, "identified"]]
     if method == "intensity" and weak:
-        # never printed as estimates: an unidentified row holds no numbers
-        summary.loc[weak, ["estimate", "se", "lower", "upper"]] = np.nan
+        # never printed as estimates: an unidentified row holds no numbers; a profile
+        # interval is kept (the values a likelihood-ratio test does not reject, open
+        # sides at the edge of the parameter's range)
+        summary.loc[weak, ["estimate", "se"]] = np.nan
+        not_profile = [n for n in weak if summary.loc[n, "interval"] != "profile"]
+        summary.loc[not_profile, ["lower", "upper"]] = np.nan
+    if open_sides:
+        warnings.warn(
+            "CatMouseModel.fit: profile-likelihood interval OPEN: "
+            + "; ".join(
+                f"{name} {' and '.join(sides)} (the likelihood-ratio statistic stays below the "
+                f"critical value up to a factor {UNIDENTIFIED_CI_RATIO:g} from the estimate; "
+                "reported as the edge of the range: "
+                f"[{summary.loc[name, 'lower']:g}, {summary.loc[name, 'upper']:g}])"
+                for name, sides in open_sides.items()
+            ),
+            UnidentifiedWarning,
+            stacklevel=3,
+        )
     if weak:
         why = f" (crackdown window(s) {unobserved} outside the observed days)" if unobserved else ""
         warnings.warn(
             f"CatMouseModel.fit: not identified by these data: {weak}{why} (interval NaN or "
-            f"zero-width, at a search bound, or upper/lower > {UNIDENTIFIED_CI_RATIO:g}); "
+            f"zero-width, open, at a search bound, or upper/lower > {UNIDENTIFIED_CI_RATIO:g}); "
             + (
                 "their estimates are reported as NaN; "
                 if method == "intensity"
@@ -520,4 +624,5 @@ def fit_catmouse(
         likelihood="intensity" if method == "intensity" else likelihood,
         confidence=confidence,
         dispersion_=dispersion,
+        profiles_=profiles,
     )

@@ -287,17 +287,20 @@ def intensity_loglik(
     with np.errstate(divide="ignore", invalid="ignore"):
         pi = np.where(at_risk > 0, expected_bans / at_risk, 0.0)
     pi = np.clip(pi, 1e-300, 1.0 - 1e-16)
-    ll_bans = np.sum(special.xlogy(bans, pi) + special.xlog1py(at_risk - bans, -pi))
+    day_bans = special.xlogy(bans, pi) + special.xlog1py(at_risk - bans, -pi)
     if data.active_prev is None:  # the channels at risk depend on the parameters
-        ll_bans += np.sum(special.gammaln(at_risk + 1.0) - special.gammaln(at_risk - bans + 1.0))
+        day_bans = day_bans + special.gammaln(at_risk + 1.0) - special.gammaln(at_risk - bans + 1.0)
+    ll_bans = np.sum(day_bans)
 
     mean = np.maximum(creation_rate + rho * echo, 1e-300)
-    ll_creations = np.sum(special.xlogy(creations, mean) - mean)
+    day_creations = special.xlogy(creations, mean) - mean
+    ll_creations = np.sum(day_creations)
     if parts:
         fresh = creations - same_day
         return {
             "bans": float(ll_bans),
             "creations": float(ll_creations),
+            "daily": day_bans + day_creations,  # the day's log-likelihood terms
             "mean": mean,
             "kernels": kernels,
             "pi": pi,

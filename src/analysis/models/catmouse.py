@@ -513,12 +513,14 @@ class CatMouseModel:
         recreation_cost_factor: float = 1.0,
         recreation_delay_shape: int = 1,
         fit_crackdown_hazards: bool = True,
-        ci_method: Literal["wald", "bootstrap"] = "wald",
+        ci_method: Literal["profile", "wald", "bootstrap"] | None = None,
         n_bootstrap: int = 100,
         confidence: float = 0.95,
         seed: int | np.random.Generator | None = None,
         initial_active: float | Literal["equilibrium", "observed"] = "equilibrium",
         method: Literal["intensity", "independent_counts"] = "intensity",
+        profile_parameters: Sequence[str] | None = None,
+        profile_adjustment: Literal["none", "sandwich"] = "none",
     ) -> CatMouseFit:
         """Fit the model by maximum likelihood to observed daily series.
 
@@ -557,10 +559,15 @@ class CatMouseModel:
             ``c`` (see the class); ``method="intensity"`` needs 1 (the generation of a ban is
             not visible in daily counts).
         ci_method
-            ``"wald"``: on the log/logit scale (sandwich covariance for the default method,
-            observed information for the legacy one); ``"bootstrap"``: parametric bootstrap,
-            refitting ``n_bootstrap`` exact stochastic simulations of the fitted model (the
-            check of the Wald intervals; percentile intervals).
+            ``None`` (default): ``"profile"`` for the default method, ``"wald"`` for the legacy
+            one.  ``"profile"``: profile-likelihood intervals for ``profile_parameters`` (the
+            likelihood-ratio statistic adjusted with the sandwich covariance, see
+            :mod:`analysis.models._cm_profile`; about 0.2 s per parameter) and Wald for the
+            other rows; ``"wald"``: on the log/logit scale (sandwich covariance for the
+            default method, observed information for the legacy one); ``"bootstrap"``:
+            parametric bootstrap, refitting ``n_bootstrap`` exact stochastic simulations of
+            the fitted model (the check of the Wald intervals; percentile intervals).  The
+            summary column ``interval`` says which one each row got.
         initial_active
             State at time 0.  ``"equilibrium"`` (default): re-creations pending at day 0 as
             for a population in its steady state (the legacy method also starts the mean
@@ -574,6 +581,14 @@ class CatMouseModel:
             mean field; the ``active`` stock is autocorrelated, so its Wald intervals are far
             too narrow: 50-88 % coverage measured in notebook 05's setting; kept for
             comparison and for series with gaps or ``active`` only).
+        profile_parameters
+            Parameters given profile intervals with ``ci_method="profile"``; default
+            ``("recreation_delay_mean_days",)``, the one parameter whose Wald interval
+            undercovers (see the coverage figures above).  A profile side along which the
+            statistic stays below the critical value up to a factor 100 from the estimate is
+            *open*: its end is reported as the edge of the parameter's range (0, ``inf``;
+            0 or 1 for the probability), never as the search bound, the row is not
+            identified, and an :class:`~analysis.errors.UnidentifiedWarning` says so.
 
         Returns
         -------
@@ -582,9 +597,13 @@ class CatMouseModel:
             ``identified``) has a bool column ``identified``: False (with an
             :class:`~analysis.errors.UnidentifiedWarning`) for every parameter whose interval
             is NaN or zero-width, touches a search bound, or spans more than a factor
-            ``UNIDENTIFIED_CI_RATIO`` (100; odds for the re-creation probability).  With the
-            default method such rows hold NaN instead of numbers (never printed as
-            estimates).  ``likelihood`` is ``"intensity"`` for the default method.
+            ``UNIDENTIFIED_CI_RATIO`` (100; odds for the re-creation probability), or whose
+            profile interval is open.  With the default method such rows hold NaN instead of
+            estimates (never printed as estimates); a profile row keeps its interval (the
+            values a likelihood-ratio test does not reject).  ``interval`` names each row's
+            interval (``"profile"``, ``"wald"``, ``"bootstrap"``, ``"fixed"``, ``"none"``);
+            ``profiles_`` holds the evaluated profiles.  ``likelihood`` is ``"intensity"``
+            for the default method.
         """
         from analysis.models._cm_fit import fit_catmouse
 
@@ -604,6 +623,8 @@ class CatMouseModel:
             seed=seed,
             initial_active=initial_active,
             method=method,
+            profile_parameters=None if profile_parameters is None else tuple(profile_parameters),
+            profile_adjustment=profile_adjustment,
         )
 
 
@@ -823,11 +844,18 @@ class CatMouseFit:
         DataFrame indexed by parameter: ``estimate``, ``se`` (on the log / logit scale for
         Wald), ``lower``, ``upper`` (CI at ``confidence``), ``free``; derived rows
         ``equilibrium_active``, ``mean_lifetime_days``, ``expected_recreations_per_ban``;
-        ``identified`` (bool, see :meth:`CatMouseModel.fit`).
+        ``identified`` (bool, see :meth:`CatMouseModel.fit`); ``interval``: the kind of each
+        row's interval (``"profile"``, ``"wald"``, ``"bootstrap"``, ``"fixed"``, ``"none"``).
+        For a ``"profile"`` row ``se`` is still the Wald (sandwich) standard error.
     loglik_, aic_
         Maximised log-likelihood and AIC.
     fitted_
         Mean-field daily series at the estimate.
+    profiles_
+        Per profiled parameter: the evaluated profile (``value``, ``internal`` scale value,
+        ``loglik``, ``lr`` = 2 (max logL - profile logL), ``lr_adjusted`` = ``lr / k``);
+        ``attrs`` hold ``adjustment`` (``k``), ``critical`` (``k * chi2_1``), ``open_lower``,
+        ``open_upper``.
     """
 
     model_: CatMouseModel
@@ -840,6 +868,7 @@ class CatMouseFit:
     likelihood: str
     confidence: float
     dispersion_: dict[str, float]
+    profiles_: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def plot(self, ax=None):
         """Observed series (points) against the fitted mean field (lines); returns the Axes."""

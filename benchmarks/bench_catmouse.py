@@ -67,7 +67,7 @@ def main() -> None:
     print(f"{'fit / mean field (' + str(fit_days) + ' days)':40s} {'seconds':>9s} {'ratio':>8s}")
     print(f"{'mean field, expm (baseline)':40s} {t_mf:9.4f} {1.0:8.1f}x")
     print(f"{'mean field, solve_ivp Radau':40s} {t_ode:9.4f} {t_ode / t_mf:8.1f}x")
-    label = f"MLE fit + Wald CIs ({int(fit.summary['free'].sum())} parameters)"
+    label = f"MLE fit + CIs (Wald; profile for the delay) ({int(fit.summary['free'].sum())} parameters)"
     print(f"{label:40s} {t_fit:9.3f} {t_fit / t_mf:8.1f}x")
     est = fit.summary.loc[["creation_rate_per_day", "ban_hazard_per_day", "recreation_probability"], "estimate"]
     print("fitted (truth 40, 0.08, 0.5):", ", ".join(f"{v:.3g}" for v in est))

@@ -45,31 +45,43 @@ def main() -> None:
     _, t_table = _timed(lambda: sim_b.channel_events)
     rows.append(("  + channel event table (validated)", sim_b.n_channels, t_big + t_table))
     base_rate = n_naive / t_naive
-    print(f"{'simulation':40s} {'lifetimes':>10s} {'seconds':>9s} {'lifetimes/s':>12s} {'ratio':>8s}")
+    print(
+        f"{'simulation':40s} {'lifetimes':>10s} {'seconds':>9s} {'lifetimes/s':>12s} {'ratio':>8s}"
+    )
     for name, n, t in rows:
         rate = n / t
         print(f"{name:40s} {n:10d} {t:9.3f} {rate:12.0f} {rate / base_rate:8.1f}x")
 
     # fit time on a 5-year daily series (bans + creations), against one mean-field solve
     fit_days = 365 * (2 if args.quick else 5)
-    truth = CatMouseModel(40, 0.08, 0.5, 3.0, crackdowns=[Crackdown(400, 3, 1.5), Crackdown(1200, 10, 0.4)])
+    truth = CatMouseModel(
+        40, 0.08, 0.5, 3.0, crackdowns=[Crackdown(400, 3, 1.5), Crackdown(1200, 10, 0.4)]
+    )
     daily = truth.simulate(fit_days, seed=3).daily
     _, t_mf = _timed(lambda: truth.mean_field(fit_days, method="expm"))
     _, t_ode = _timed(lambda: truth.mean_field(fit_days, method="ode"))
     # only crackdowns inside the fitted window (one outside it is not identified: the fit
     # would flag every interval, as the Hessian is singular)
-    known = [cd for cd in (Crackdown(400, 3, 1.0), Crackdown(1200, 10, 1.0)) if cd.start_day < fit_days]
-    fit, t_fit = _timed(lambda: CatMouseModel.fit(
-        daily[["day", "bans", "creations"]],
-        crackdowns=known,
-    ))
+    known = [
+        cd for cd in (Crackdown(400, 3, 1.0), Crackdown(1200, 10, 1.0)) if cd.start_day < fit_days
+    ]
+    fit, t_fit = _timed(
+        lambda: CatMouseModel.fit(
+            daily[["day", "bans", "creations"]],
+            crackdowns=known,
+        )
+    )
     print()
     print(f"{'fit / mean field (' + str(fit_days) + ' days)':40s} {'seconds':>9s} {'ratio':>8s}")
     print(f"{'mean field, expm (baseline)':40s} {t_mf:9.4f} {1.0:8.1f}x")
     print(f"{'mean field, solve_ivp Radau':40s} {t_ode:9.4f} {t_ode / t_mf:8.1f}x")
-    label = f"MLE fit + CIs (Wald; profile for the delay) ({int(fit.summary['free'].sum())} parameters)"
+    label = (
+        f"MLE fit + CIs (Wald; profile for the delay) ({int(fit.summary['free'].sum())} parameters)"
+    )
     print(f"{label:40s} {t_fit:9.3f} {t_fit / t_mf:8.1f}x")
-    est = fit.summary.loc[["creation_rate_per_day", "ban_hazard_per_day", "recreation_probability"], "estimate"]
+    est = fit.summary.loc[
+        ["creation_rate_per_day", "ban_hazard_per_day", "recreation_probability"], "estimate"
+    ]
     print("fitted (truth 40, 0.08, 0.5):", ", ".join(f"{v:.3g}" for v in est))
     weak = list(fit.summary.index[~fit.summary["identified"].astype(bool)])
     print("not identified:", ", ".join(weak) if weak else "none")

@@ -40,8 +40,13 @@ GOOD_FIGURE = {
     "check_status": "checked",
     "notes": "",
 }
-SECOND_FIGURE = {**GOOD_FIGURE, "figure_id": "XX02", "metric": "removal_rate",
-                 "value_text": "91.4%", "quote": "91.4% removed"}
+SECOND_FIGURE = {
+    **GOOD_FIGURE,
+    "figure_id": "XX02",
+    "metric": "removal_rate",
+    "value_text": "91.4%",
+    "quote": "91.4% removed",
+}
 
 
 def write_raw(root: Path, documents: list[dict], figures: list[dict]) -> Path:
@@ -55,8 +60,10 @@ def write_raw(root: Path, documents: list[dict], figures: list[dict]) -> Path:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
-    for name, columns in (("action_days.csv", ACTION_COLUMNS),
-                          ("documented_conflicts.csv", DOCUMENTED_COLUMNS)):
+    for name, columns in (
+        ("action_days.csv", ACTION_COLUMNS),
+        ("documented_conflicts.csv", DOCUMENTED_COLUMNS),
+    ):
         # required files; a header alone means "nothing recorded"
         (root / "raw" / name).write_text(",".join(columns) + "\n", encoding="utf-8")
     return root / "raw"
@@ -85,17 +92,25 @@ CASES = [
     ("unknown document", {"document_id": "xx_missing"}, {}, "document_id", "documents.csv"),
     ("end before start", {"period_text": "24-21 November 2019"}, {}, "period_text", ""),
     ("negative count", {"value_text": "-26,000"}, {}, "value_text", "non-negative"),
-    ("percent over 100", {"metric": "removal_rate", "value_text": "191.4%"}, {}, "value_text", "0 and 100"),
+    (
+        "percent over 100",
+        {"metric": "removal_rate", "value_text": "191.4%"},
+        {},
+        "value_text",
+        "0 and 100",
+    ),
     ("missing quote", {"quote": ""}, {}, "quote", "non-empty"),
     ("quote too long", {"quote": " ".join(["word"] * 26)}, {}, "quote", "25 words"),
 ]
 
 
-@pytest.mark.parametrize(("label", "figure", "document", "field", "words"), CASES,
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("label", "figure", "document", "field", "words"), CASES, ids=[c[0] for c in CASES]
+)
 def test_bad_figure_row(tmp_path, processed, label, figure, document, field, words) -> None:
-    raw = write_raw(tmp_path, [{**GOOD_DOCUMENT, **document}],
-                    [SECOND_FIGURE, {**GOOD_FIGURE, **figure}])
+    raw = write_raw(
+        tmp_path, [{**GOOD_DOCUMENT, **document}], [SECOND_FIGURE, {**GOOD_FIGURE, **figure}]
+    )
     before = {p.name: p.read_bytes() for p in processed.iterdir()}
     with pytest.raises(RawDataError) as info:
         run_etl(raw, processed)
@@ -114,7 +129,11 @@ def test_missing_url(tmp_path: Path, processed: Path) -> None:
     raw = write_raw(tmp_path, [{**GOOD_DOCUMENT, "url": ""}], [GOOD_FIGURE])
     with pytest.raises(RawDataError) as info:
         run_etl(raw, processed)
-    assert (Path(info.value.file).name, info.value.line, info.value.field) == ("documents.csv", 2, "url")
+    assert (Path(info.value.file).name, info.value.line, info.value.field) == (
+        "documents.csv",
+        2,
+        "url",
+    )
     assert (processed / "figures.parquet").read_bytes() == b"previous build"
 
 
@@ -125,7 +144,9 @@ def test_url_must_be_http(tmp_path: Path, processed: Path) -> None:
 
 
 def test_duplicate_figure_id(tmp_path: Path, processed: Path) -> None:
-    raw = write_raw(tmp_path, [GOOD_DOCUMENT], [GOOD_FIGURE, {**SECOND_FIGURE, "figure_id": "XX01"}])
+    raw = write_raw(
+        tmp_path, [GOOD_DOCUMENT], [GOOD_FIGURE, {**SECOND_FIGURE, "figure_id": "XX01"}]
+    )
     with pytest.raises(RawDataError) as info:
         run_etl(raw, processed)
     assert (info.value.line, info.value.field) == (3, "figure_id")
@@ -137,7 +158,10 @@ def test_duplicate_document_id(tmp_path: Path, processed: Path) -> None:
     with pytest.raises(RawDataError) as info:
         run_etl(raw, processed)
     assert (Path(info.value.file).name, info.value.line, info.value.field) == (
-        "documents.csv", 3, "document_id")
+        "documents.csv",
+        3,
+        "document_id",
+    )
 
 
 def test_unknown_column_in_header(tmp_path: Path, processed: Path) -> None:

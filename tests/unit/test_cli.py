@@ -30,8 +30,9 @@ def test_validate_flags_a_stale_build(tmp_path: Path, capsys) -> None:
 
 def test_simulate_writes_a_valid_synthetic_channel_table(tmp_path: Path) -> None:
     out = tmp_path / "sim.csv"
-    status = main(["simulate", "--days", "60", "--creation-rate", "5", "--seed", "3",
-                   "--output", str(out)])
+    status = main(
+        ["simulate", "--days", "60", "--creation-rate", "5", "--seed", "3", "--output", str(out)]
+    )
     assert status == 0
     events = pd.read_csv(out)
     assert events["synthetic"].all()
@@ -78,12 +79,21 @@ def test_a_failing_notebook_is_one_clear_error(tmp_path: Path) -> None:
     from analysis.runner import FAILED_DIR, NotebookFailedError, run_notebook
 
     notebook = tmp_path / "98_broken.ipynb"
-    cell = {"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {},
-            "outputs": [], "source": "raise ValueError('expected a positive count')"}
-    meta = {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python"},
-            "language_info": {"name": "python"}}
-    notebook.write_text(json.dumps({"cells": [cell], "metadata": meta, "nbformat": 4,
-                                    "nbformat_minor": 5}))
+    cell = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "c1",
+        "metadata": {},
+        "outputs": [],
+        "source": "raise ValueError('expected a positive count')",
+    }
+    meta = {
+        "kernelspec": {"name": "python3", "language": "python", "display_name": "Python"},
+        "language_info": {"name": "python"},
+    }
+    notebook.write_text(
+        json.dumps({"cells": [cell], "metadata": meta, "nbformat": 4, "nbformat_minor": 5})
+    )
     with pytest.raises(NotebookFailedError) as caught:
         run_notebook(notebook, output_root=tmp_path / "reports")
     message = str(caught.value)

@@ -20,7 +20,12 @@ D = dt.date
 def test_month_snapshot_ends_at_publication_when_published_within_the_month():
     # GIFCT post of 12 June 2019: "as of June 2019" can only describe 12 June or earlier
     p = parse_period("as of June 2019", published=D(2019, 6, 12))
-    assert (p.start, p.end, p.kind, p.is_partial) == (D(2019, 6, 12), D(2019, 6, 12), "snapshot", False)
+    assert (p.start, p.end, p.kind, p.is_partial) == (
+        D(2019, 6, 12),
+        D(2019, 6, 12),
+        "snapshot",
+        False,
+    )
 
 
 def test_month_snapshot_keeps_month_end_otherwise():
@@ -38,8 +43,7 @@ def test_csv_message_log_accepts_unix_epoch_seconds(tmp_path):
     log = tmp_path / "log.csv"
     start = 1_577_836_800  # 2020-01-01T00:00:00Z
     log.write_text(
-        f"channel_id,timestamp\nsyn-a,{start}\nsyn-a,{start + 86400}\n"
-        "syn-b,2020-01-02T00:00:00Z\n"
+        f"channel_id,timestamp\nsyn-a,{start}\nsyn-a,{start + 86400}\nsyn-b,2020-01-02T00:00:00Z\n"
     )
     events = message_log_to_channel_events(
         log, hash_ids=False, progress=False, observation_end="2020-01-03", epoch_unit="s"

@@ -14,24 +14,44 @@ from analysis.models.catmouse import CatMouseModel, Crackdown
 
 def _fake_result(params: dict[str, float], rows: list[dict]) -> SimpleNamespace:
     summary = pd.DataFrame(rows).set_index("parameter")
-    anchors = pd.DataFrame({"source": ["https://www.example.org/a", "https://example.org/b",
-                                       "http://other.net/c"]})
+    anchors = pd.DataFrame(
+        {"source": ["https://www.example.org/a", "https://example.org/b", "http://other.net/c"]}
+    )
     return SimpleNamespace(params_=pd.Series(params), summary=summary, anchors=anchors)
 
 
-TELEGRAM = {"baseline_bans_per_day": 250.0, "mean_lifetime_days": 80.0,
-            "extra_hazard_day1_per_day": 0.1, "extra_hazard_day2_per_day": 0.2,
-            "recreation_probability": 0.0, "recreation_delay_mean_days": 1.0}
+TELEGRAM = {
+    "baseline_bans_per_day": 250.0,
+    "mean_lifetime_days": 80.0,
+    "extra_hazard_day1_per_day": 0.1,
+    "extra_hazard_day2_per_day": 0.2,
+    "recreation_probability": 0.0,
+    "recreation_delay_mean_days": 1.0,
+}
 
 
 def _telegram_result() -> SimpleNamespace:
     rows = [
-        {"parameter": "baseline_bans_per_day", "estimate": 250.0, "lower": 200.0, "upper": 300.0,
-         "lower_identified": True, "upper_identified": True, "search_lower": 50.0,
-         "search_upper": 2000.0},
-        {"parameter": "mean_lifetime_days", "estimate": 80.0, "lower": 16.0, "upper": 5000.0,
-         "lower_identified": True, "upper_identified": False, "search_lower": 1.0,
-         "search_upper": 5000.0},
+        {
+            "parameter": "baseline_bans_per_day",
+            "estimate": 250.0,
+            "lower": 200.0,
+            "upper": 300.0,
+            "lower_identified": True,
+            "upper_identified": True,
+            "search_lower": 50.0,
+            "search_upper": 2000.0,
+        },
+        {
+            "parameter": "mean_lifetime_days",
+            "estimate": 80.0,
+            "lower": 16.0,
+            "upper": 5000.0,
+            "lower_identified": True,
+            "upper_identified": False,
+            "search_lower": 1.0,
+            "search_upper": 5000.0,
+        },
     ]
     return _fake_result(TELEGRAM, rows)
 
@@ -50,20 +70,29 @@ def test_calibrated_models_reproduce_their_scenario_definitions() -> None:
     # no re-creation: stationary ban flow = creation rate = the baseline bans per day
     assert tg.equilibrium_active() * tg.ban_hazard_per_day == pytest.approx(250.0)
     tw = summaries.calibrated_baseline_model(
-        "twitter_april2015", {"population": 56_000.0, "mean_lifetime_days": 100.0,
-                              "recreation_probability": 0.3, "recreation_delay_mean_days": 2.0,
-                              "purge_extra_hazard_per_day": 0.18})
+        "twitter_april2015",
+        {
+            "population": 56_000.0,
+            "mean_lifetime_days": 100.0,
+            "recreation_probability": 0.3,
+            "recreation_delay_mean_days": 2.0,
+            "purge_extra_hazard_per_day": 0.18,
+        },
+    )
     assert tw.equilibrium_active() == pytest.approx(56_000.0)  # lambda / (mu (1 - rho))
     crest = {"mean_lifetime_2018_days": 302.0, "mean_lifetime_2019_days": 14.0}
     assert summaries.scenario_sustained_extra_hazard("crest_2018_2019", crest) == pytest.approx(
-        1 / 14 - 1 / 302)
+        1 / 14 - 1 / 302
+    )
     assert summaries.scenario_sustained_extra_hazard("telegram_nov2019", TELEGRAM) == pytest.approx(
-        0.15)
+        0.15
+    )
 
 
 def test_implications_match_closed_forms_without_recreation() -> None:
-    out = summaries.calibration_implications({"telegram_nov2019": _telegram_result()},
-                                             purge_fraction=0.9)
+    out = summaries.calibration_implications(
+        {"telegram_nov2019": _telegram_result()}, purge_fraction=0.9
+    )
     row = out.iloc[0]
     mu = 1 / 80.0
     lam = 250.0
@@ -114,19 +143,23 @@ def test_dispersion_index_poisson_and_overdispersed() -> None:
 
 def test_true_changepoints_and_matching() -> None:
     truth = summaries.true_changepoint_dates(["2019-11-23", "2019-11-22", "2018-12-06"])
-    assert truth == list(pd.to_datetime(["2018-12-06", "2018-12-07", "2019-11-22", "2019-11-23",
-                                         "2019-11-24"]))
+    assert truth == list(
+        pd.to_datetime(["2018-12-06", "2018-12-07", "2019-11-22", "2019-11-23", "2019-11-24"])
+    )
     table = summaries.changepoints_against_truth(
         pd.to_datetime(["2018-12-05", "2019-11-22", "2019-06-01"]),
-        pd.to_datetime(["2018-12-06", "2019-11-22", "2019-11-26"]))
+        pd.to_datetime(["2018-12-06", "2019-11-22", "2019-11-26"]),
+    )
     assert table["distance_days"].tolist()[:3] == [-1.0, 0.0, -4.0]
     assert table["within_tolerance"].tolist() == [True, True, False, False]
     assert pd.isna(table["true_date"].iloc[3])  # the spurious detection is listed
 
 
 def test_calibration_source_domains() -> None:
-    assert summaries.calibration_source_domains({"x": _telegram_result()}) == ["example.org",
-                                                                                  "other.net"]
+    assert summaries.calibration_source_domains({"x": _telegram_result()}) == [
+        "example.org",
+        "other.net",
+    ]
 
 
 def test_read_channel_events_csv_under_pandas_3(tmp_path) -> None:

@@ -41,6 +41,7 @@ from analysis.errors import ModelError
 __all__ = [
     "LOG_SHIFT",
     "RegressionFit",
+    "arma_predictions",
     "fit_arma_errors",
     "fit_independent_glm",
     "fit_nb_ar",
@@ -61,7 +62,10 @@ class RegressionFit:
     cov
         Their covariance (DataFrame).
     log_mean
-        Fitted ``x b + offset`` on the observed days (log of the fitted rate).
+        The regression part ``x b + offset`` on the observed days.  For the count models
+        (``"nb_ar"``, ``"independent"``) without their error process, the log of the
+        regression rate; for ``"arma"`` the regression mean of ``log(y + 0.5)``, from which a
+        series with persistent ARMA errors can stay away for weeks: it is not the fit.
     loglik
         Maximised log-likelihood (of the transformed series for ``"arma"``).
     method
@@ -69,6 +73,15 @@ class RegressionFit:
     error_params
         Parameters of the error process (``ar.L1``, ``ma.L1``, ``sigma2``, ``phi``,
         ``alpha``, ``hac_lags``...).
+    one_step_log
+        One-step-ahead predictions of the full model (regression and error process) on the
+        observed days, given the days before each: for ``"arma"`` the predicted mean of
+        ``log(y_t + 0.5)`` (Kalman filter, offset included), for ``"nb_ar"`` the log of the NB
+        mean including the AR term (the first day: the regression part), for
+        ``"independent"`` equal to ``log_mean``.
+    one_step_var
+        For ``"arma"``: the variance of the one-step prediction error of ``log(y_t + 0.5)``
+        (ARMA parameters fixed at their estimates); ``None`` for the count models.
     """
 
     params: pd.Series
@@ -77,6 +90,8 @@ class RegressionFit:
     loglik: float
     method: str
     error_params: dict[str, float] = field(default_factory=dict)
+    one_step_log: np.ndarray | None = None
+    one_step_var: np.ndarray | None = None
 
 
 def _check(x: np.ndarray, y: np.ndarray, names: list[str]) -> None:
@@ -157,7 +172,86 @@ def fit_arma_errors(
         loglik=float(res.llf),
         method="arma",
         error_params=errs,
+        one_step_log=np.asarray(res.fittedvalues, dtype=float) + off,
+        one_step_var=np.asarray(res.forecasts_error_cov[0, 0], dtype=float).copy(),
     )
+
+
+def arma_predictions(
+    y: np.ndarray,
+    x: np.ndarray,
+    beta: np.ndarray,
+    cov: np.ndarray,
+    error_params: dict[str, float],
+    order: tuple[int, int],
+    offset: np.ndarray | None,
+    n_cond: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions of ``log(y_t + 0.5)`` from the first ``n_cond`` days, ARMA errors included.
+
+    The regression ``log(y + 0.5) - offset = x b + u`` with ARMA(p, q) errors ``u`` is run
+    through the Kalman filter at the fitted parameters on days ``0 .. n_cond - 1``: there the
+    predictions are one-step-ahead (given the days before), and on days ``n_cond ..`` they
+    are forecasts from day ``n_cond - 1`` (the error ``u`` of the last conditioning day decays
+    as the ARMA process says).  ``x`` may differ from the design that was fitted (a
+    counterfactual design with the action columns set to zero).
+
+    Parameters
+    ----------
+    y
+        Daily counts (n,); only the first ``n_cond`` are used.
+    x
+        Design (n, k) of the predictions.
+    beta, cov
+        Regression coefficients (k,) and their covariance (k, k).
+    error_params
+        ``ar.L1 .. ar.Lp``, ``ma.L1 .. ma.Lq`` and ``sigma2`` as :func:`fit_arma_errors`
+        returns them.
+    order
+        ``(p, q)``.
+    offset
+        Log exposure (n,) or ``None``.
+    n_cond
+        Number of leading days the predictions condition on (1 to n).
+
+    Returns
+    -------
+    mean, var
+        Predicted mean of ``log(y_t + 0.5)`` (offset included) and the variance of the
+        prediction error of ``log(y_t + 0.5)``: the Kalman filter's (ARMA parameters fixed)
+        plus the delta-method variance from ``cov`` (the predictions are linear in ``b``).
+    """
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=float)
+    beta = np.asarray(beta, dtype=float)
+    n, k = x.shape
+    if not 1 <= n_cond <= n:
+        raise ModelError(f"n_cond must be between 1 and {n}, got {n_cond}")
+    off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
+    z = np.log(y[:n_cond] + LOG_SHIFT) - off[:n_cond]
+    p, q = (int(order[0]), int(order[1]))
+    arma = [error_params[f"ar.L{i}"] for i in range(1, p + 1)]
+    arma += [error_params[f"ma.L{i}"] for i in range(1, q + 1)]
+    model = SARIMAX(z, exog=x[:n_cond], order=(p, 0, q), trend="n")
+
+    def run(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        res = model.filter(np.r_[b, arma, error_params["sigma2"]])
+        mean = np.asarray(res.forecasts[0], dtype=float)
+        var = np.asarray(res.forecasts_error_cov[0, 0], dtype=float)
+        if n_cond < n:
+            fc = res.get_forecast(n - n_cond, exog=x[n_cond:])
+            mean = np.r_[mean, np.asarray(fc.predicted_mean, dtype=float)]
+            var = np.r_[var, np.asarray(fc.var_pred_mean, dtype=float)]
+        return mean, var
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels' notes on zero exog columns
+        mean, var = run(beta)
+        grad = np.column_stack([run(beta + np.eye(k)[j])[0] - mean for j in range(k)])
+    var_beta = np.einsum("ij,jk,ik->i", grad, np.asarray(cov, dtype=float), grad)
+    return mean + off, var + var_beta
 
 
 def _warning_class() -> type[Warning]:
@@ -223,6 +317,8 @@ def fit_nb_ar(
     beta = np.asarray(res.params[:k], dtype=float)
     cov = np.asarray(res.cov_params(), dtype=float)[:k, :k]
     log_mean = x @ beta + off
+    one_step = log_mean.copy()
+    one_step[1:] += phi * (lagged - (x[:-1] @ beta))
     return RegressionFit(
         params=pd.Series(beta, index=names),
         cov=pd.DataFrame(cov, index=names, columns=names),
@@ -230,6 +326,7 @@ def fit_nb_ar(
         loglik=float(res.llf),
         method="nb_ar",
         error_params={"phi": phi, "alpha": float(res.params[-1])},
+        one_step_log=one_step,
     )
 
 
@@ -285,4 +382,5 @@ def fit_independent_glm(
         loglik=loglik,
         method="independent",
         error_params={"alpha": alpha, "hac_lags": float(lags if cov_type == "hac" else 0)},
+        one_step_log=x @ beta + off,
     )

@@ -35,6 +35,23 @@ part of a common shock leaks into the effect.  :meth:`InterruptedTimeSeries.plac
 interruption dates in the pre-period and gives a placebo-calibrated p-value
 (``placebo_p_value_``).
 
+What to draw.  With autocorrelated errors the regression part ``x b`` is not the fit: a
+persistent error process (ARMA(1, 1) with AR near 1 on a stock such as active channels) lets
+the series stay away from it for months, and the regression line can run far from the data
+it was fitted to (notebook 05: about 760 against a series of about 500 before the purge).
+Hence three named curves, each documented with its scale:
+
+* :meth:`InterruptedTimeSeries.fitted`: the model's one-step-ahead predictions (regression
+  and error process, each day given the days before), the line to draw through the data;
+* :meth:`InterruptedTimeSeries.counterfactual`: the path without the actions, forecast with
+  the ARMA errors from the days before the first action, with a prediction interval;
+* :meth:`InterruptedTimeSeries.regression_mean`: the regression part alone (what
+  ``predict()`` returned; ``predict()`` still does, with a ``FutureWarning``).
+
+For ``errors="arma"`` the model is for ``log(y + 0.5)``: ``exp(prediction) - 0.5`` is the
+predicted **median** count (log-normal errors), not the mean; ``scale="mean"`` gives
+``exp(m + v / 2) - 0.5`` with ``v`` the prediction variance.
+
 30-day contrasts (:meth:`InterruptedTimeSeries.contrasts`) compare the fitted mean over the
 ``window_days`` after an action with the ``window_days`` before, as CREST 2021 did with raw
 means (organic posts -15 % after the Oct 2018 Europol action and -95.5 % after the Nov 2019
@@ -55,6 +72,8 @@ from scipy import stats
 from analysis.errors import ModelError, TakedownWarning
 from analysis.models._ts_bootstrap import placebo_p_value
 from analysis.models._ts_errors import (
+    LOG_SHIFT,
+    arma_predictions,
     fit_arma_errors,
     fit_independent_glm,
     fit_nb_ar,
@@ -131,6 +150,11 @@ class InterruptedTimeSeries:
     Attributes (after :meth:`fit`)
     ------------------------------
     params_, cov_, summary, error_params_, loglik_, level_change_pct_, errors_, hac_lags_
+
+    Curves (after :meth:`fit`): :meth:`fitted` (the model's one-step predictions, the line
+    through the data), :meth:`counterfactual` (no action, ARMA errors forecast from the
+    pre-action days, with a prediction interval) and :meth:`regression_mean` (the regression
+    part alone, not the fit under autocorrelated errors).
     """
 
     family: Literal["poisson", "negbin"] = "poisson"
@@ -268,6 +292,8 @@ class InterruptedTimeSeries:
         self.errors_ = res.method
         self.loglik_ = res.loglik
         self._x, self._y, self._t, self._mu, self._off = x, y, t, mu, off
+        self._days = days_s
+        self._fit = res
         self._exposure = None if exposure is None else np.asarray(exposure, dtype=float)
         self.params_ = res.params
         self.cov_ = res.cov
@@ -299,7 +325,11 @@ class InterruptedTimeSeries:
 
         Returns one row per action: ``observed_pct_change`` (ratio of raw sums, as CREST
         2021) and ``model_pct_change`` with a delta-method CI (``lower``, ``upper``) from the
-        fitted covariance.  Windows are clipped to the observed days.
+        fitted covariance.  The model's contrast compares the regression part
+        (:meth:`regression_mean`, ``exp(x b + offset)``: for ``errors="arma"`` a geometric-mean
+        scale) averaged over each window, so it measures the level and slope changes and the
+        trend, not the error process; it can differ from the raw ratio when the errors are
+        persistent.  Windows are clipped to the observed days.
         """
         z = stats.norm.ppf(0.5 + self.confidence / 2)
         rows = []
@@ -382,18 +412,172 @@ class InterruptedTimeSeries:
         )
         return out
 
+    # ---------------------------------------------------------------- curves
+    def _count_scale(self, log_pred: np.ndarray, var: np.ndarray | None, scale: str):
+        if scale not in ("median", "mean", "log"):
+            raise ModelError(f"scale must be 'median', 'mean' or 'log', got {scale!r}")
+        if scale == "log":
+            return log_pred.copy()
+        if self.errors_ == "arma":
+            if scale == "median":
+                return np.maximum(np.exp(log_pred) - LOG_SHIFT, 0.0)
+            return np.maximum(np.exp(log_pred + 0.5 * var) - LOG_SHIFT, 0.0)
+        mu = np.exp(log_pred)
+        if scale == "mean":
+            return mu
+        if self.dispersion_ > 0:
+            r = 1.0 / self.dispersion_
+            return stats.nbinom.median(r, r / (r + mu)).astype(float)
+        return stats.poisson.median(mu).astype(float)
+
+    def fitted(self, scale: Literal["median", "mean", "log"] = "median") -> np.ndarray:
+        """One-step-ahead predictions of the full model on the observed days.
+
+        Each day is predicted from the days before it with the fitted regression **and** error
+        process (ARMA errors by the Kalman filter for ``errors="arma"``; the AR term of
+        ``"nb_ar"``).  This is the line that shows what the model says the series was; it
+        tracks the data where the errors are persistent, unlike :meth:`regression_mean`.
+
+        Parameters
+        ----------
+        scale
+            ``"median"`` (default): predicted median count.  For ``errors="arma"``,
+            ``exp(m_t) - 0.5`` (clipped at 0) with ``m_t`` the predicted mean of
+            ``log(y_t + 0.5)``: exp of a log-scale mean is a median under the model's
+            Gaussian log-scale errors, not a mean.  For the count models, the median of the
+            Poisson / NB2 distribution with the one-step mean.
+            ``"mean"``: predicted mean count; for ``"arma"`` ``exp(m_t + v_t / 2) - 0.5``
+            with ``v_t`` the one-step prediction variance (log-normal mean).
+            ``"log"``: ``m_t`` itself (``"arma"``: the scale of ``log(y + 0.5)``; count
+            models: the log of the one-step mean).
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per observed day, in the order given to :meth:`fit`.  The first day
+            has no past: its prediction is the regression part (the stationary mean of the
+            errors).
+        """
+        return self._count_scale(self._fit.one_step_log, self._fit.one_step_var, scale)
+
+    def regression_mean(self, scale: Literal["count", "log"] = "count") -> np.ndarray:
+        """The regression part ``x b + offset`` alone, without the error process.
+
+        Not the fit when the errors are autocorrelated: with ARMA errors whose AR
+        coefficient is near 1 the series can stay far from this line for months (notebook
+        05: about 760 against a series of about 500).  It is the level the model's errors
+        revert to; level and slope changes are changes of this line.
+
+        Parameters
+        ----------
+        scale
+            ``"count"``: ``exp(x b + offset)``.  For ``errors="arma"`` that is the median of
+            ``y + 0.5`` under stationary errors (a geometric mean), not a mean count; for the
+            count models the regression rate.  ``"log"``: ``x b + offset``.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per observed day.
+        """
+        if scale not in ("count", "log"):
+            raise ModelError(f"scale must be 'count' or 'log', got {scale!r}")
+        return self._mu.copy() if scale == "count" else np.log(self._mu)
+
     def predict(self) -> np.ndarray:
-        """Fitted mean counts on the observed days (``exp`` of the fitted log-rate)."""
-        return self._mu.copy()
+        """Deprecated: the regression part ``exp(x b + offset)``, see :meth:`regression_mean`.
+
+        Kept with its old meaning; it warns because the line it draws is not the model's fit
+        under autocorrelated errors.  Use :meth:`fitted` for the line through the data and
+        :meth:`counterfactual` for the path without the action.
+        """
+        warnings.warn(
+            "InterruptedTimeSeries.predict() returns the regression part exp(x b) "
+            "(regression_mean()), which is not the fit when the errors are autocorrelated; "
+            "draw fitted() (one-step predictions of the full model) or counterfactual() "
+            "(no action) instead.  predict() will be removed.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.regression_mean()
+
+    def counterfactual(self, confidence: float | None = None) -> pd.DataFrame:
+        """The series without the actions, predicted from the days before the first action.
+
+        The design with every level- and slope-change column set to zero is run through the
+        Kalman filter at the fitted parameters on the days before the first action (one-step
+        predictions there, as :meth:`fitted`) and forecast from then on: the ARMA error of
+        the last pre-action day decays as the fitted process says, towards the pre-action
+        trend.  Only ``errors="arma"``.
+
+        Parameters
+        ----------
+        confidence
+            Level of the prediction interval (default: the model's ``confidence``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per observed day: ``day`` (as given to :meth:`fit`), ``after_action``
+            (on or after the first action), ``log_pred`` (predicted mean of
+            ``log(y + 0.5)`` without the actions), ``log_lower`` / ``log_upper`` (prediction
+            interval for ``log(y0 + 0.5)``, ``y0`` the count that day had there been no
+            action: ARMA innovations with parameters fixed, plus the delta-method variance of
+            the regression coefficients), ``median`` (``exp(log_pred) - 0.5``, the predicted
+            median count) and ``lower`` / ``upper`` (the interval on the count scale; all
+            three clipped at 0).
+        """
+        if self.errors_ != "arma":
+            raise ModelError(
+                f"counterfactual() needs errors='arma' (the fit has errors={self.errors_!r})"
+            )
+        level = self.confidence if confidence is None else float(confidence)
+        names = list(self.params_.index)
+        x0 = self._x.copy()
+        for j, n in enumerate(names):
+            if n.startswith(("level_change[", "slope_change_per_day[")):
+                x0[:, j] = 0.0
+        n_pre = int(np.sum(self._t < self.action_days_[0]))
+        mean, var = arma_predictions(
+            self._y, x0, self.params_.to_numpy(), self.cov_.to_numpy(), self.error_params_,
+            self.arma_order, self._off, n_pre,
+        )  # fmt: skip
+        half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(var)
+        to_count = lambda v: np.maximum(np.exp(v) - LOG_SHIFT, 0.0)  # noqa: E731
+        return pd.DataFrame(
+            {
+                "day": self._days.to_numpy(),
+                "after_action": self._t >= self.action_days_[0],
+                "log_pred": mean,
+                "log_lower": mean - half,
+                "log_upper": mean + half,
+                "median": to_count(mean),
+                "lower": to_count(mean - half),
+                "upper": to_count(mean + half),
+            }
+        )
 
     def plot(self, ax=None):
-        """Observed counts, fitted mean and action days; returns the Axes."""
+        """Observed counts, the one-step fit, the no-action path (ARMA) and the action days.
+
+        Returns the Axes.
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 3.5))
         ax.plot(self._t, self._y, ".", ms=3, color="0.4", label="observed")
-        ax.plot(self._t, self._mu, label=f"segmented fit ({self.errors_} errors)")
+        (line,) = ax.plot(
+            self._t, self.fitted(), label=f"one-step prediction, median ({self.errors_} errors)"
+        )
+        if self.errors_ == "arma":
+            cf = self.counterfactual()
+            after = cf["after_action"].to_numpy()
+            ax.plot(self._t[after], cf["median"][after], ls="--", color=line.get_color(),
+                    label="no action (forecast, median)")  # fmt: skip
+            ax.fill_between(self._t[after], cf["lower"][after], cf["upper"][after],
+                            color=line.get_color(), alpha=0.15, lw=0,
+                            label=f"no action, {self.confidence:.0%} prediction interval")  # fmt: skip
         for a in self.action_days_:
             ax.axvline(a, ls="--", color="0.5", lw=1)
         ax.set_xlabel("day")

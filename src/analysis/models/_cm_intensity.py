@@ -22,8 +22,9 @@ The initial state ``active_{-1} = active_0 - creations_0 + bans_0`` is observed 
 ``active`` column, the stationary mean).  The likelihood is exact up to two approximations:
 the banned-on-the-day probability of channels born that day assumes uniform birth times,
 and the re-creation term ignores that a ban's re-creation, once seen, cannot occur again
-(Hawkes approximation).  Coverage of the resulting Wald intervals is tested by simulation on
-the exact process (``tests/models/test_catmouse_intensity*.py``).
+(Hawkes approximation).  Coverage of the resulting intervals (sandwich Wald; profile
+likelihood for the delay, :mod:`analysis.models._cm_profile`) is tested by simulation on the
+exact process (``tests/models/test_catmouse_intensity.py``, ``test_catmouse_profile.py``).
 """
 
 from __future__ import annotations

@@ -73,15 +73,17 @@ cff-check: ## validate CITATION.cff with cffconvert (own venv: it needs jsonsche
 	$(CFF_TOOLS)/bin/cffconvert --validate -i CITATION.cff
 	$(CFF_TOOLS)/bin/cffconvert -f bibtex -i CITATION.cff
 
-test: env ## lint, then the test suite (fast; slow validations excluded)
+test: env ## lint (rules and format), then the test suite (fast; slow validations excluded)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 -q
 
 test-slow: env ## the slow validations too (CI coverage simulations)
 	$(BIN)/python -m pytest -q -m slow
 
-lint: env ## ruff
+lint: env ## ruff (rules and format)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 lab: env ## JupyterLab rooted at the repository, opening notebooks/ (project kernel; outputs to build/scratch)
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))" >/dev/null

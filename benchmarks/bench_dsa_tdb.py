@@ -2,8 +2,8 @@
 
 Run: ``.venv/bin/python benchmarks/bench_dsa_tdb.py [--quick] [--rows N] [--no-spark]``.
 
-A SYNTHETIC day in the published layout (light version, ``--rows`` statements, default
-5e7) is read three ways, each in its own process so peak memory (max RSS) is its own:
+A SYNTHETIC day in the published layout (light version by default, ``--version full`` for
+the full one; ``--rows`` statements, default 5e7) is read three ways, each in its own process so peak memory (max RSS) is its own:
 
 - ``duckdb``: :func:`analysis.ingest.dsa_tdb.duckdb_engine.process_dump_file` (each CSV
   part inflated into a named pipe read by DuckDB's CSV reader; checks and selection in one
@@ -145,6 +145,12 @@ def main() -> None:
         help="statements in Spark's own (smaller) day: Spark local reads about 50,000 a "
         "second, 17 minutes for the default day (default 3e6; 0: the same day)",
     )
+    parser.add_argument(
+        "--version",
+        choices=("light", "full"),
+        default="light",
+        help="dump version (full: free text and territorial_scope too; default light)",
+    )
     parser.add_argument("--no-spark", action="store_true", help="skip the Spark engine")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -159,11 +165,17 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-dsa-") as folder:
         t0 = time.perf_counter()
-        path = replicate_day(folder, date(2025, 3, 3), statements_per_part=per_part, parts=parts)
+        path = replicate_day(
+            folder,
+            date(2025, 3, 3),
+            statements_per_part=per_part,
+            parts=parts,
+            version=args.version,
+        )
         size_mb = path.stat().st_size / 1e6
         print(
-            f"SYNTHETIC day: {parts} parts x {per_part:,} statements, {size_mb:,.0f} MB zipped "
-            f"(generated in {time.perf_counter() - t0:.0f} s)"
+            f"SYNTHETIC {args.version} day: {parts} parts x {per_part:,} statements, "
+            f"{size_mb:,.0f} MB zipped (generated in {time.perf_counter() - t0:.0f} s)"
         )
         for engine in ("duckdb", "pandas"):
             results[engine] = _run_child(engine, path)
@@ -176,6 +188,7 @@ def main() -> None:
                     date(2025, 3, 3),
                     statements_per_part=per_part,
                     parts=spark_parts,
+                    version=args.version,
                 )
                 print(f"Spark's SYNTHETIC day: {spark_parts} parts x {per_part:,} statements")
             results["spark"] = _run_child("spark", spark_path)

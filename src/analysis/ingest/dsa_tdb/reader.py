@@ -3,8 +3,9 @@
 A published day is ``sor-<platform>-<date>-<version>.zip``, holding inner archives
 ``...-<part>.csv.zip``, each holding CSV parts ``...-<part>-<chunk>.csv``. Nothing is
 unzipped as a whole: :func:`csv_parts` lists the parts, each of which can be opened as a
-stream or copied (one at a time, by the engines) into a scratch file; a stored inner archive
-is inflated straight from the outer file (:func:`_nested_copier`). Plain ``.csv`` parts and
+stream or written (:meth:`CsvPart.write_to`, by the engines) into a named pipe or a scratch
+file (:mod:`.transport`); a stored inner archive is inflated straight from the outer file
+(:func:`_nested_copier`). Plain ``.csv`` parts and
 Parquet chunks with the dump's columns (:func:`parquet_batches`) are read too.
 
 A header with an unknown column or without a required one, a damaged archive and a

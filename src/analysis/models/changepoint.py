@@ -222,38 +222,32 @@ class PoissonChangepoints:
         cps = pelt_poisson(y, self.penalty, self.min_size)
         self.changepoints_ = cps
         self.changepoint_days_ = d[cps]
-        edges = np.concatenate([[0], cps, [y.size]])
-        rows = []
-        for a, b in zip(edges[:-1], edges[1:], strict=True):
-            rows.append(
-                {
-                    "start_day": d[a],
-                    "end_day": d[b - 1],
-                    "n_days": int(b - a),
-                    "total": float(y[a:b].sum()),
-                    "rate_per_day": float(y[a:b].mean()),
-                }
-            )
-        self.segments_ = pd.DataFrame(rows)
+        self.segments_ = _segments(y, d, cps)
         self.cost_ = segmentation_cost(y, cps, self.penalty)
         self._y, self._d = y, d
         return self
 
     def plot(self, ax=None):
         """Counts with the fitted piecewise-constant rate; returns the Axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 3.5))
-        ax.plot(self._d, self._y, ".", ms=3, color="0.4", label="observed")
-        rate = np.repeat(self.segments_["rate_per_day"].to_numpy(), self.segments_["n_days"])
-        ax.step(self._d, rate, where="post", label="segment rate")
+        ax = _plot_segments(self._d, self._y, self.segments_, ax)
         for c in self.changepoint_days_:
             ax.axvline(c, ls="--", color="0.6", lw=0.8)
-        ax.set_xlabel("day")
-        ax.set_ylabel("count per day")
         ax.legend(fontsize=8)
         return ax
+
+
+def _plot_segments(d: np.ndarray, y: np.ndarray, segments: pd.DataFrame, ax=None):
+    """Counts and the piecewise-constant segment rates (both changepoint models' plots)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.5))
+    ax.plot(d, y, ".", ms=3, color="0.4", label="observed")
+    rate = np.repeat(segments["rate_per_day"].to_numpy(), segments["n_days"])
+    ax.step(d, rate, where="post", label="segment rate")
+    ax.set_xlabel("day")
+    ax.set_ylabel("count per day")
+    return ax
 
 
 def _segments(y: np.ndarray, d: np.ndarray, cps: np.ndarray) -> pd.DataFrame:
@@ -370,17 +364,9 @@ class NegBinChangepoints:
 
     def plot(self, ax=None):
         """Counts, segment rates and the break-location sets; returns the Axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 3.5))
-        ax.plot(self._d, self._y, ".", ms=3, color="0.4", label="observed")
-        rate = np.repeat(self.segments_["rate_per_day"].to_numpy(), self.segments_["n_days"])
-        ax.step(self._d, rate, where="post", label="segment rate")
+        ax = _plot_segments(self._d, self._y, self.segments_, ax)
         for _, row in self.locations_.iterrows():
             ax.axvspan(row["lower_day"], row["upper_day"], color="0.8", lw=0)
             ax.axvline(row["day"], ls="--", color="0.4", lw=0.8)
-        ax.set_xlabel("day")
-        ax.set_ylabel("count per day")
         ax.legend(fontsize=8)
         return ax

@@ -40,10 +40,10 @@ from analysis.models.catmouse import Crackdown
 from analysis.models.mechanisms._numdiff import hessian
 from analysis.models.mechanisms._schedule import crackdown_extra
 from analysis.models.mechanisms.compartments_fit import (
-    PROBABILITIES,
     RATES,
     SERIES,
     UNIDENTIFIED_CI_RATIO,
+    wald_row,
 )
 
 __all__ = ["delay_kernel", "fit_two_compartments_conditional"]
@@ -221,18 +221,7 @@ def fit_two_compartments_conditional(
     z = stats.norm.ppf(0.5 + confidence / 2)
     rows = {}
     for i, name in enumerate(PARAMS):
-        back = special.expit if name in PROBABILITIES else np.exp
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            lo, hi = back(theta[i] - z * se[i]), back(theta[i] + z * se[i])
-            ratio = (hi / (1 - hi)) / (lo / (1 - lo)) if name in PROBABILITIES else hi / lo
-        ok = bool(np.isfinite(se[i]) and np.isfinite(ratio) and ratio < UNIDENTIFIED_CI_RATIO)
-        rows[name] = {
-            "estimate": back(theta[i]),
-            "se": se[i],
-            "lower": lo,
-            "upper": hi,
-            "identified": ok,
-        }
+        rows[name] = wald_row(name, theta[i], se[i], z)
     summary = pd.DataFrame.from_dict(rows, orient="index")
     summary.index.name = "parameter"
     summary.attrs["loglik"] = float(-res.fun)

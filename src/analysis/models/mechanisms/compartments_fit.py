@@ -89,6 +89,19 @@ class TwoCompartmentFit:
         return ax
 
 
+def wald_row(name: str, theta: float, se: float, z: float) -> dict[str, float | bool]:
+    """Estimate and Wald interval of one parameter fitted on the log (rates) or logit
+    (:data:`PROBABILITIES`) scale, and whether it is identified: a finite standard error and
+    an interval spanning less than a factor :data:`UNIDENTIFIED_CI_RATIO` (odds for
+    probabilities)."""
+    back = special.expit if name in PROBABILITIES else np.exp
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        lo, hi = back(theta - z * se), back(theta + z * se)
+        ratio = (hi / (1 - hi)) / (lo / (1 - lo)) if name in PROBABILITIES else hi / lo
+    ok = bool(np.isfinite(se) and np.isfinite(ratio) and ratio < UNIDENTIFIED_CI_RATIO)
+    return {"estimate": back(theta), "se": se, "lower": lo, "upper": hi, "identified": ok}
+
+
 def _prepare(data: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     if not isinstance(data, pd.DataFrame) or "day" not in data.columns:
         raise ModelError("data must be a DataFrame with a 'day' column (0, 1, ...)")
@@ -263,18 +276,7 @@ def fit_two_compartments(
     z = stats.norm.ppf(0.5 + confidence / 2)
     rows = {}
     for i, n in enumerate(free):
-        back = special.expit if n in PROBABILITIES else np.exp
-        lo, hi = back(theta[i] - z * se[i]), back(theta[i] + z * se[i])
-        ratio = (hi / (1 - hi)) / (lo / (1 - lo)) if n in PROBABILITIES else hi / lo
-        ok = bool(np.isfinite(se[i]) and np.isfinite(ratio) and ratio < UNIDENTIFIED_CI_RATIO)
-        rows[n] = {
-            "estimate": back(theta[i]),
-            "se": se[i],
-            "lower": lo,
-            "upper": hi,
-            "identified": ok,
-            "free": True,
-        }
+        rows[n] = wald_row(n, theta[i], se[i], z) | {"free": True}
     for n, v in fixed.items():
         rows[n] = {
             "estimate": v,
